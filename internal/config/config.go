@@ -1,0 +1,129 @@
+// Package config is Holdfast's one configuration: defaults, then
+// environment variables (HOLDFAST_*), then command-line flags. URLs select
+// the backends: the catalog database, the blob store, the KEK keeper.
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+// Config is everything a worker or the CLI needs.
+type Config struct {
+	Home              string // state directory for the embedded defaults
+	TemporalAddress   string
+	TemporalNamespace string
+	DatabaseURL       string // sqlite:PATH or postgres://…
+	BlobURL           string // file://…, mem://, s3://…, azblob://…, gs://…
+	KeeperURL         string // base64key://…, azurekeyvault://…, awskms://…, gcpkms://…, hashivault://…
+	GraphCAFile       string // extra CA for a private Graph endpoint (the simulator)
+	GraphRUPerMinute  int    // OneDrive/SharePoint pacing per tenant; 0 = Microsoft's smallest budget, <0 = off
+	Actor             string // the admin on whose behalf the CLI acts (audit log)
+	LogLevel          string
+}
+
+// vars maps each setting to its environment variable and flag.
+var vars = []struct {
+	env, flag, usage string
+	get              func(*Config) *string
+}{
+	{"HOLDFAST_HOME", "home", "state directory for the embedded defaults", func(c *Config) *string { return &c.Home }},
+	{"HOLDFAST_TEMPORAL_ADDRESS", "temporal-address", "Temporal frontend host:port", func(c *Config) *string { return &c.TemporalAddress }},
+	{"HOLDFAST_TEMPORAL_NAMESPACE", "temporal-namespace", "Temporal namespace", func(c *Config) *string { return &c.TemporalNamespace }},
+	{"HOLDFAST_DB", "db", "catalog database URL (sqlite:PATH or postgres://…)", func(c *Config) *string { return &c.DatabaseURL }},
+	{"HOLDFAST_BLOB", "blob", "blob store URL for the vault (file://, s3://, azblob://, gs://, mem://)", func(c *Config) *string { return &c.BlobURL }},
+	{"HOLDFAST_KEEPER_URL", "keeper", "key-encryption key (gocloud.dev/secrets URL) that wraps tenant keys", func(c *Config) *string { return &c.KeeperURL }},
+	{"HOLDFAST_GRAPH_CA_FILE", "graph-ca-file", "extra CA certificate file for the Graph and login endpoints", func(c *Config) *string { return &c.GraphCAFile }},
+	{"HOLDFAST_ACTOR", "actor", "admin name recorded in the audit log", func(c *Config) *string { return &c.Actor }},
+	{"HOLDFAST_LOG_LEVEL", "log-level", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }},
+}
+
+// Flags registers the settings as flags on fs.
+func Flags(fs *pflag.FlagSet) {
+	for _, v := range vars {
+		fs.String(v.flag, "", fmt.Sprintf("%s (env %s)", v.usage, v.env))
+	}
+	fs.Int("graph-ru-per-minute", 0, "OneDrive/SharePoint resource units per minute per tenant; 0 = Microsoft's smallest budget, -1 = no pacing (env HOLDFAST_GRAPH_RU_PER_MINUTE)")
+}
+
+// Load builds the configuration from defaults, the environment and fs
+// (which may be nil).
+func Load(fs *pflag.FlagSet) (Config, error) {
+	var c Config
+	for _, v := range vars {
+		p := v.get(&c)
+		*p = os.Getenv(v.env)
+		if fs != nil {
+			if f := fs.Lookup(v.flag); f != nil && f.Changed {
+				*p = f.Value.String()
+			}
+		}
+	}
+	if s := os.Getenv("HOLDFAST_GRAPH_RU_PER_MINUTE"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return c, fmt.Errorf("HOLDFAST_GRAPH_RU_PER_MINUTE: %q is not a whole number", s)
+		}
+		c.GraphRUPerMinute = n
+	}
+	if fs != nil {
+		if f := fs.Lookup("graph-ru-per-minute"); f != nil && f.Changed {
+			c.GraphRUPerMinute, _ = strconv.Atoi(f.Value.String())
+		}
+	}
+	return c, c.defaults()
+}
+
+func (c *Config) defaults() error {
+	if c.Home == "" {
+		c.Home = ".holdfast"
+	}
+	home, err := filepath.Abs(c.Home)
+	if err != nil {
+		return err
+	}
+	c.Home = home
+	if c.TemporalAddress == "" {
+		c.TemporalAddress = or(os.Getenv("TEMPORAL_ADDRESS"), "127.0.0.1:7233")
+	}
+	if c.TemporalNamespace == "" {
+		c.TemporalNamespace = or(os.Getenv("TEMPORAL_NAMESPACE"), "default")
+	}
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = "sqlite:" + filepath.Join(c.Home, "catalog.db")
+	}
+	if c.BlobURL == "" {
+		c.BlobURL = (&url.URL{Scheme: "file", Path: filepath.ToSlash(filepath.Join(c.Home, "vault")), RawQuery: "create_dir=true"}).String()
+	}
+	if c.Actor == "" {
+		if u, err := user.Current(); err == nil {
+			c.Actor = u.Username
+		}
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+	if _, err := url.Parse(c.BlobURL); err != nil || !strings.Contains(c.BlobURL, "://") {
+		return fmt.Errorf("blob URL %q is not a URL (want file://, s3://, azblob://, gs:// or mem://)", c.BlobURL)
+	}
+	return nil
+}
+
+// NeedsHome says whether the embedded defaults keep state in Home.
+func (c Config) NeedsHome() bool {
+	return strings.HasPrefix(c.DatabaseURL, "sqlite:") || strings.HasPrefix(c.BlobURL, "file://")
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
