@@ -150,7 +150,9 @@ func idempotent(req *http.Request) bool {
 	return false
 }
 
-func replayable(req *http.Request) bool { return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil }
+func replayable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
 
 // rewind gives clone a fresh copy of req's body.
 func rewind(req, clone *http.Request) error {
