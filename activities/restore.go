@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/holdfast/holdfast/internal/catalog"
+	"github.com/holdfast/holdfast/internal/graphapi"
 	"github.com/holdfast/holdfast/internal/keys"
 	"github.com/holdfast/holdfast/internal/restore"
 	"github.com/holdfast/holdfast/internal/tree"
@@ -93,15 +94,26 @@ func (a *Activities) PrepareRestore(ctx context.Context, req RestoreRequest) (Re
 	if err != nil {
 		return RestorePlan{}, err
 	}
-	target := req.TargetUserID
-	if target == "" {
-		target = req.UserID
-	}
 	g, err := a.graph(ctx, req.TenantID)
 	if err != nil {
 		return RestorePlan{}, classify(err)
 	}
+	target := req.UserID
+	if req.TargetUserID != "" {
+		// Any user of the tenant, protected or not.
+		u, err := g.User(ctx, req.TargetUserID)
+		if errors.Is(err, graphapi.ErrNotFound) {
+			return RestorePlan{}, nonRetryable(ErrTypeNotFound, fmt.Errorf("restore target %s is not a user of the tenant", req.TargetUserID))
+		}
+		if err != nil {
+			return RestorePlan{}, classify(err)
+		}
+		target = u.ID
+	}
 	if _, err := g.UserDrive(ctx, target); err != nil {
+		if errors.Is(err, graphapi.ErrNotFound) {
+			return RestorePlan{}, nonRetryable(ErrTypeNotFound, fmt.Errorf("restore target %s has no OneDrive", target))
+		}
 		return RestorePlan{}, classify(fmt.Errorf("restore target %s: %w", target, err))
 	}
 	items, bytes := count(nodes)

@@ -5,6 +5,8 @@ package config
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"net/url"
 	"os"
 	"os/user"
@@ -23,7 +25,6 @@ type Config struct {
 	DatabaseURL       string // sqlite:PATH or postgres://…
 	BlobURL           string // file://…, mem://, s3://…, azblob://…, gs://…
 	KeeperURL         string // base64key://…, azurekeyvault://…, awskms://…, gcpkms://…, hashivault://…
-	GraphCAFile       string // extra CA for a private Graph endpoint (the simulator)
 	GraphRUPerMinute  int    // OneDrive/SharePoint pacing per tenant; 0 = Microsoft's smallest budget, <0 = off
 	Actor             string // the admin on whose behalf the CLI acts (audit log)
 	LogLevel          string
@@ -40,7 +41,6 @@ var vars = []struct {
 	{"HOLDFAST_DB", "db", "catalog database URL (sqlite:PATH or postgres://…)", func(c *Config) *string { return &c.DatabaseURL }},
 	{"HOLDFAST_BLOB", "blob", "blob store URL for the vault (file://, s3://, azblob://, gs://, mem://)", func(c *Config) *string { return &c.BlobURL }},
 	{"HOLDFAST_KEEPER_URL", "keeper", "key-encryption key (gocloud.dev/secrets URL) that wraps tenant keys", func(c *Config) *string { return &c.KeeperURL }},
-	{"HOLDFAST_GRAPH_CA_FILE", "graph-ca-file", "extra CA certificate file for the Graph and login endpoints", func(c *Config) *string { return &c.GraphCAFile }},
 	{"HOLDFAST_ACTOR", "actor", "admin name recorded in the audit log", func(c *Config) *string { return &c.Actor }},
 	{"HOLDFAST_LOG_LEVEL", "log-level", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }},
 }
@@ -126,4 +126,13 @@ func or(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// Logger returns the process's structured logger at the configured level.
+func Logger(c Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }

@@ -2,11 +2,12 @@ package keys
 
 import (
 	"context"
+	"encoding/base64"
 	"net/url"
 	"strings"
 
 	"gocloud.dev/secrets"
-	_ "gocloud.dev/secrets/localsecrets" // base64key:// for local and development use
+	"gocloud.dev/secrets/localsecrets" // base64key:// for local and development use
 )
 
 // OpenKeeper opens the KEK keeper named by url. Failures wrap ErrUnavailable
@@ -63,3 +64,14 @@ func (r redacted) Error() string {
 func (r redacted) Unwrap() error { return r.err }
 
 func quote(s string) string { return `"` + s + `"` }
+
+// NewLocalKEK returns a new random KEK as a base64key:// URL, for
+// evaluation and tests. Whoever holds the URL holds the key; production
+// deployments use a cloud key manager instead.
+func NewLocalKEK() (string, error) {
+	k, err := localsecrets.NewRandomKey()
+	if err != nil {
+		return "", err
+	}
+	return "base64key://" + base64.URLEncoding.EncodeToString(k[:]), nil
+}

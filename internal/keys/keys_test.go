@@ -13,15 +13,13 @@ import (
 	"github.com/stretchr/testify/require"
 	"gocloud.dev/gcerrors"
 	"gocloud.dev/secrets"
-	"gocloud.dev/secrets/localsecrets"
 )
 
 // newKeeper returns a local KEK keeper and its base64key URL.
 func newKeeper(t *testing.T) (*secrets.Keeper, string) {
 	t.Helper()
-	kek, err := localsecrets.NewRandomKey()
+	url, err := NewLocalKEK()
 	require.NoError(t, err)
-	url := "base64key://" + base64.URLEncoding.EncodeToString(kek[:])
 	k, err := OpenKeeper(context.Background(), url)
 	require.NoError(t, err)
 	t.Cleanup(func() { k.Close() })

@@ -1,6 +1,7 @@
 package m365
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -85,6 +86,9 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 		resp, err := t.next.RoundTrip(r)
+		if err == nil {
+			err = bufferJSON(req, resp)
+		}
 		if ctx.Err() != nil {
 			if resp != nil {
 				drain(resp)
@@ -140,6 +144,28 @@ func (t *retryTransport) decide(req *http.Request, resp *http.Response, err erro
 		return backoff, idempotent(req), false
 	}
 	return 0, false, false
+}
+
+// maxBufferedJSON bounds the JSON response bodies read whole (Graph pages
+// are well under a megabyte).
+const maxBufferedJSON = 32 << 20
+
+// bufferJSON reads a successful JSON response of an idempotent request
+// whole, so a connection dropped mid-body is retried here like any other
+// connection error instead of failing the caller's parse. Content streams
+// (downloads) are left alone.
+func bufferJSON(req *http.Request, resp *http.Response) error {
+	if !idempotent(req) || resp.StatusCode >= 300 || !strings.Contains(resp.Header.Get("Content-Type"), "json") {
+		return nil
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBufferedJSON))
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	return nil
 }
 
 func idempotent(req *http.Request) bool {

@@ -1,0 +1,273 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+
+	"github.com/holdfast/holdfast/activities"
+	"github.com/holdfast/holdfast/internal/catalog"
+	"github.com/holdfast/holdfast/workflows"
+)
+
+// selectionFlags pick what to restore or download.
+type selectionFlags struct {
+	user     string
+	app      string
+	snapshot int64
+	at       string
+	paths    []string
+	items    []string
+}
+
+func (f *selectionFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.user, "user", "", "whose backup (email, UPN or ID) (required)")
+	fl.StringVar(&f.app, "app", activities.AppOneDrive, "which app")
+	fl.Int64Var(&f.snapshot, "snapshot", 0, "snapshot ID (default: the newest usable one, or the one at --at)")
+	fl.StringVar(&f.at, "at", "", "point in time: the newest snapshot finished by then")
+	fl.StringSliceVar(&f.paths, "path", nil, "file or folder path in the backup (repeat; default everything)")
+	fl.StringSliceVar(&f.items, "item", nil, "item ID (repeat)")
+}
+
+// resolve checks the flags against the catalog: the user, the snapshot.
+func (a *app) resolve(ctx context.Context, f selectionFlags) (catalog.Tenant, catalog.User, time.Time, error) {
+	t, err := a.tenant(ctx)
+	if err != nil {
+		return t, catalog.User{}, time.Time{}, err
+	}
+	if f.user == "" {
+		return t, catalog.User{}, time.Time{}, errors.New("--user is required")
+	}
+	u, err := a.user(ctx, t, f.user)
+	if err != nil {
+		return t, u, time.Time{}, err
+	}
+	at, err := parseAt(f.at)
+	if err != nil {
+		return t, u, at, err
+	}
+	if f.snapshot != 0 && !at.IsZero() {
+		return t, u, at, errors.New("give --snapshot or --at, not both")
+	}
+	if f.snapshot != 0 {
+		snap, err := a.snapshotArg(ctx, strconv.FormatInt(f.snapshot, 10))
+		if err != nil {
+			return t, u, at, err
+		}
+		if snap.UserID != u.ID || snap.App != f.app {
+			return t, u, at, fmt.Errorf("snapshot %d is not a %s backup of %s", snap.ID, f.app, u.UPN)
+		}
+	}
+	return t, u, at, nil
+}
+
+func (a *app) restoreCmd() *cobra.Command {
+	var sel selectionFlags
+	var toUser, to, conflict string
+	var noWait bool
+	cmd := &cobra.Command{
+		Use:   "restore",
+		Short: "Restore files and folders from a snapshot to OneDrive",
+		Long: `Restores the selected items of a snapshot (or of the newest snapshot at a
+point in time): by default into a new folder "Holdfast Restore <time>" in the
+user's own OneDrive; --to original puts them back where they were; --to-user
+restores into another user's OneDrive. Files whose name is taken follow
+--conflict: skip (keep the existing file), rename (restore beside it) or
+replace.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			t, u, at, err := a.resolve(ctx, sel)
+			if err != nil {
+				return err
+			}
+			if to != activities.ModeFolder && to != activities.ModeOriginal {
+				return fmt.Errorf("--to %q: want %s or %s", to, activities.ModeFolder, activities.ModeOriginal)
+			}
+			switch conflict {
+			case "skip", "rename", "replace":
+			default:
+				return fmt.Errorf("--conflict %q: want skip, rename or replace", conflict)
+			}
+			c, err := a.client(ctx)
+			if err != nil {
+				return err
+			}
+			req := activities.RestoreRequest{TenantID: t.ID, UserID: u.ID, App: sel.app, SnapshotID: sel.snapshot, At: at,
+				Selection: activities.Selection{Paths: sel.paths, ItemIDs: sel.items}, TargetUserID: toUser, Mode: to,
+				Conflict: conflict, Actor: a.cfg.Actor}
+			id := workflows.RestoreWorkflowID(t.ID, strconv.FormatInt(time.Now().UnixNano(), 36))
+			run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue}, workflows.RestoreWorkflow, req)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.errOut, "restore started: workflow %s\n", id)
+			if noWait {
+				return nil
+			}
+			var res activities.RestoreResult
+			if err := run.Get(ctx, &res); err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return printJSON(a.out, res)
+			}
+			where := "original locations"
+			if res.Folder != "" {
+				where = "folder " + strconv.Quote(res.Folder)
+			}
+			fmt.Fprintf(a.out, "restored %d files (%s) to %s; %d skipped, %d failed\n", res.Restored, bytesText(res.Bytes), where, res.Skipped, res.Failed)
+			for _, f := range res.Failures {
+				fmt.Fprintf(a.out, "  failed: %s\n", f)
+			}
+			if res.Failed > 0 {
+				return fmt.Errorf("%d items could not be restored", res.Failed)
+			}
+			return nil
+		},
+	}
+	sel.register(cmd)
+	cmd.Flags().StringVar(&toUser, "to-user", "", "restore into this user's OneDrive instead (email, UPN or ID)")
+	cmd.Flags().StringVar(&to, "to", activities.ModeFolder, "where: folder (a new restore folder) or original (the original paths)")
+	cmd.Flags().StringVar(&conflict, "conflict", "skip", "when a file exists: skip, rename or replace")
+	cmd.Flags().BoolVar(&noWait, "no-wait", false, "start the restore and return")
+	return cmd
+}
+
+func (a *app) downloadCmd() *cobra.Command {
+	var sel selectionFlags
+	var out string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "download",
+		Short: "Download files and folders from a snapshot as a ZIP",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if out == "" {
+				return errors.New("-o FILE is required")
+			}
+			if _, err := os.Stat(out); err == nil && !force {
+				return fmt.Errorf("%s exists (use --force to overwrite)", out)
+			}
+			t, u, at, err := a.resolve(ctx, sel)
+			if err != nil {
+				return err
+			}
+			bucket, err := a.blobs(ctx)
+			if err != nil {
+				return err
+			}
+			c, err := a.client(ctx)
+			if err != nil {
+				return err
+			}
+			req := activities.ExportRequest{TenantID: t.ID, UserID: u.ID, App: sel.app, SnapshotID: sel.snapshot, At: at,
+				Selection: activities.Selection{Paths: sel.paths, ItemIDs: sel.items}, Actor: a.cfg.Actor}
+			id := workflows.DownloadWorkflowID(t.ID, strconv.FormatInt(time.Now().UnixNano(), 36))
+			run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue}, workflows.DownloadWorkflow, req)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.errOut, "download started: workflow %s\n", id)
+			var res activities.ExportResult
+			if err := run.Get(ctx, &res); err != nil {
+				return err
+			}
+			// Copy to a temporary file beside the target and rename it into
+			// place, so a failed copy leaves nothing half-written.
+			tmp, err := os.CreateTemp(filepath.Dir(out), ".holdfast-download-*")
+			if err != nil {
+				return err
+			}
+			defer os.Remove(tmp.Name())
+			r, err := bucket.NewReader(ctx, res.BlobKey, nil)
+			if err != nil {
+				tmp.Close()
+				return fmt.Errorf("read the export: %w", err)
+			}
+			n, err := io.Copy(tmp, r)
+			r.Close()
+			if err == nil {
+				err = tmp.Sync()
+			}
+			if cerr := tmp.Close(); err == nil {
+				err = cerr
+			}
+			if err == nil && n != res.Size {
+				err = fmt.Errorf("copied %d bytes of %d", n, res.Size)
+			}
+			if err != nil {
+				return fmt.Errorf("write %s: %w", out, err)
+			}
+			if err := os.Rename(tmp.Name(), out); err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return printJSON(a.out, res)
+			}
+			fmt.Fprintf(a.out, "wrote %s: %d files, %s", out, res.Files, bytesText(res.Size))
+			if res.Failed > 0 {
+				fmt.Fprintf(a.out, "; %d files could not be read (listed in the ZIP's manifest)", res.Failed)
+			}
+			fmt.Fprintln(a.out)
+			return nil
+		},
+	}
+	sel.register(cmd)
+	cmd.Flags().StringVarP(&out, "output", "o", "", "ZIP file to write (required)")
+	cmd.Flags().BoolVar(&force, "force", false, "overwrite the output file")
+	return cmd
+}
+
+func (a *app) verifyCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "verify SNAPSHOT",
+		Short: "Re-read a snapshot from the vault: every chunk must decrypt and every file match its hash",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			snap, err := a.snapshotArg(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			c, err := a.client(ctx)
+			if err != nil {
+				return err
+			}
+			id := workflows.VerifyWorkflowID(snap.ID, strconv.FormatInt(time.Now().UnixNano(), 36))
+			run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue},
+				workflows.VerifyWorkflow, activities.VerifyInput{SnapshotID: snap.ID})
+			if err != nil {
+				return err
+			}
+			var res activities.VerifyResult
+			if err := run.Get(ctx, &res); err != nil {
+				return err
+			}
+			if a.jsonOut {
+				if err := printJSON(a.out, res); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintf(a.out, "snapshot %d: %d files, %s verified; %d bad\n", snap.ID, res.Items-res.Bad, bytesText(res.Bytes), res.Bad)
+				for _, p := range res.Problems {
+					fmt.Fprintf(a.out, "  %s\n", p)
+				}
+			}
+			if res.Bad > 0 {
+				return fmt.Errorf("snapshot %d: %d files failed verification", snap.ID, res.Bad)
+			}
+			return nil
+		},
+	}
+}

@@ -1,0 +1,67 @@
+package graphsim
+
+import "sync"
+
+// Counters report what the simulator has answered since start (or the last reset).
+type Counters struct {
+	Served     int64                       `json:"served"`    // requests that reached a handler
+	Throttled  int64                       `json:"throttled"` // answered 429/503 by the throttle
+	Faults     int64                       `json:"faults"`    // injected faults (5xx, latency, drops)
+	ByEndpoint map[string]EndpointCounters `json:"by_endpoint"`
+}
+
+// EndpointCounters are per endpoint class ("users", "drive.delta", "download", …).
+type EndpointCounters struct {
+	Served    int64 `json:"served"`
+	Throttled int64 `json:"throttled"`
+}
+
+type counters struct {
+	mu sync.Mutex
+	c  Counters
+}
+
+func newCounters() *counters {
+	return &counters{c: Counters{ByEndpoint: map[string]EndpointCounters{}}}
+}
+
+func (c *counters) served(class string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.c.Served++
+	e := c.c.ByEndpoint[class]
+	e.Served++
+	c.c.ByEndpoint[class] = e
+}
+
+func (c *counters) throttled(class string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.c.Throttled++
+	e := c.c.ByEndpoint[class]
+	e.Throttled++
+	c.c.ByEndpoint[class] = e
+}
+
+func (c *counters) fault() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.c.Faults++
+}
+
+func (c *counters) snapshot() Counters {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.c
+	out.ByEndpoint = make(map[string]EndpointCounters, len(c.c.ByEndpoint))
+	for k, v := range c.c.ByEndpoint {
+		out.ByEndpoint[k] = v
+	}
+	return out
+}
+
+func (c *counters) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.c = Counters{ByEndpoint: map[string]EndpointCounters{}}
+}
