@@ -15,8 +15,8 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/holdfast/holdfast/internal/config"
-	"github.com/holdfast/holdfast/internal/engine"
 	_ "github.com/holdfast/holdfast/internal/drivers" // cloud blob stores and key managers
+	"github.com/holdfast/holdfast/internal/engine"
 )
 
 func main() {
