@@ -75,7 +75,7 @@ func (a *Activities) ListContainers(ctx context.Context, in SnapshotRef) ([]Cont
 }
 
 // heartbeatEvery keeps long downloads alive between durable steps.
-const heartbeatEvery = 10 * time.Second
+const heartbeatEvery = 5 * time.Second
 
 // BackupContainer backs up one container of a running snapshot, resuming
 // from the cursor of an earlier attempt's heartbeat. It returns counts;

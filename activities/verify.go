@@ -2,6 +2,8 @@ package activities
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"strings"
@@ -59,16 +61,24 @@ func verifyFile(ctx context.Context, open func(context.Context, string) (io.Read
 		return err
 	}
 	defer body.Close()
-	h := quickxor.New()
-	got, err := io.Copy(h, body)
+	qx, sum := quickxor.New(), sha256.New()
+	got, err := io.Copy(io.MultiWriter(qx, sum), body)
 	if err != nil {
 		return err
 	}
 	if got != n.Size {
 		return fmt.Errorf("%d bytes stored, %d expected", got, n.Size)
 	}
-	if want, ok := strings.CutPrefix(n.Hash, "qxh:"); ok && quickxor.Base64(h) != want {
-		return fmt.Errorf("content does not match the hash the service reported at backup")
+	algo, want, _ := strings.Cut(n.Hash, ":")
+	match := true
+	switch algo {
+	case "qxh":
+		match = quickxor.Base64(qx) == want
+	case "sha256":
+		match = strings.EqualFold(hex.EncodeToString(sum.Sum(nil)), want)
+	}
+	if !match {
+		return fmt.Errorf("content does not match the %s hash the service reported at backup", algo)
 	}
 	return nil
 }
