@@ -21,7 +21,7 @@ var (
 	dataActivity = workflow.ActivityOptions{
 		StartToCloseTimeout:    24 * time.Hour,
 		ScheduleToCloseTimeout: 7 * 24 * time.Hour, // a week of throttling still finishes
-		HeartbeatTimeout:       30 * time.Second, // a dead worker's activity moves on within half a minute
+		HeartbeatTimeout:       30 * time.Second,   // a dead worker's activity moves on within half a minute
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 5 * time.Second, BackoffCoefficient: 2,
 			MaximumInterval: 10 * time.Minute, NonRetryableErrorTypes: activities.NonRetryableErrorTypes},
 	}
