@@ -70,7 +70,8 @@ func (a *app) backupNowCmd() *cobra.Command {
 				}
 			}
 			if sum.Failed > 0 {
-				return fmt.Errorf("%d of %d backups failed", sum.Failed, sum.Total)
+				first := sum.Failures[0]
+				return fmt.Errorf("%d of %d backups failed; %s %s: %s", sum.Failed, sum.Total, a.upn(ctx, t.ID, first.UserID), first.App, first.Error)
 			}
 			return nil
 		},
