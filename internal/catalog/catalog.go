@@ -14,7 +14,9 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
@@ -34,12 +36,13 @@ var ErrNotFound = errors.New("not found")
 type Store struct {
 	db     *sqlx.DB
 	engine string // "sqlite" or "postgres"
+	path   string // SQLite database file
 }
 
 // Open connects to the catalog at rawURL and applies pending migrations.
 // URLs: sqlite:PATH (or sqlite://PATH) and postgres://… (postgresql://…).
 func Open(ctx context.Context, rawURL string) (*Store, error) {
-	driver, dsn, engine, err := parseURL(rawURL)
+	driver, dsn, engine, path, err := parseURL(rawURL)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +61,7 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("catalog: cannot reach %s database: %w", engine, err)
 	}
-	s := &Store{db: db, engine: engine}
+	s := &Store{db: db, engine: engine, path: path}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -66,17 +69,17 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	return s, nil
 }
 
-func parseURL(raw string) (driver, dsn, engine string, err error) {
+func parseURL(raw string) (driver, dsn, engine, path string, err error) {
 	switch {
 	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
 		if _, err := url.Parse(raw); err != nil {
-			return "", "", "", fmt.Errorf("catalog: bad PostgreSQL URL: %w", err)
+			return "", "", "", "", fmt.Errorf("catalog: bad PostgreSQL URL: %w", err)
 		}
-		return "pgx", raw, "postgres", nil
+		return "pgx", raw, "postgres", "", nil
 	case strings.HasPrefix(raw, "sqlite:"):
 		path := strings.TrimPrefix(strings.TrimPrefix(raw, "sqlite:"), "//")
 		if path == "" {
-			return "", "", "", fmt.Errorf("catalog: sqlite URL %q has no file path", raw)
+			return "", "", "", "", fmt.Errorf("catalog: sqlite URL %q has no file path", raw)
 		}
 		q := url.Values{}
 		q.Add("_pragma", "busy_timeout(20000)")
@@ -84,9 +87,9 @@ func parseURL(raw string) (driver, dsn, engine string, err error) {
 		q.Add("_pragma", "synchronous(NORMAL)")
 		q.Add("_pragma", "foreign_keys(1)")
 		q.Set("_txlock", "immediate")
-		return "sqlite", "file:" + path + "?" + q.Encode(), "sqlite", nil
+		return "sqlite", "file:" + path + "?" + q.Encode(), "sqlite", path, nil
 	}
-	return "", "", "", fmt.Errorf("catalog: unsupported database URL %q (want sqlite:PATH or postgres://…)", raw)
+	return "", "", "", "", fmt.Errorf("catalog: unsupported database URL %q (want sqlite:PATH or postgres://…)", raw)
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -104,6 +107,14 @@ func (s *Store) migrate(ctx context.Context) error {
 			return err
 		}
 		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	if s.engine == "sqlite" {
+		// A worker and the CLI starting together must not both migrate.
+		unlock, err := lockFile(s.path + ".migrate-lock")
+		if err != nil {
+			return fmt.Errorf("catalog: lock for migrations: %w", err)
+		}
+		defer unlock()
 	}
 	p, err := goose.NewProvider(dialect, s.db.DB, fsys, opts...)
 	if err != nil {
@@ -171,3 +182,19 @@ func nullMS(v sql.NullInt64) time.Time {
 }
 
 var _ = stdlib.GetDefaultDriver // registers the "pgx" database/sql driver
+
+// lockFile holds an exclusive advisory lock on path until unlock.
+func lockFile(path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}

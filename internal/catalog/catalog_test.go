@@ -122,6 +122,7 @@ func TestSnapshotVersionsAreIncremental(t *testing.T) {
 		assert.Equal(t, catalog.StateComplete, s1.State)
 		assert.EqualValues(t, 4, s1.ItemsTotal)
 		assert.EqualValues(t, 4, s1.ItemsChanged)
+		assert.EqualValues(t, len("a.txt")+len("b.txt")+len("c.txt"), s1.BytesTotal, "content only, not folder sizes")
 		assert.Equal(t, 4, countVersions(t, s))
 		link, err := s.DeltaLink(ctx, k, "d1")
 		require.NoError(t, err)

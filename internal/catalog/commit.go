@@ -87,8 +87,9 @@ func (s *Store) CommitSnapshot(ctx context.Context, snapID, bytesNew int64) (Sna
 		c.get(&failed, `SELECT COUNT(*) FROM snapshot_failures WHERE snapshot_id = ?`, snapID)
 		c.get(&items, `SELECT COUNT(*) FROM item_versions WHERE tenant_id = ? AND user_id = ? AND app = ? AND to_snap IS NULL`,
 			c.k.TenantID, c.k.UserID, c.k.App)
-		c.get(&bytes, `SELECT COALESCE(SUM(size), 0) FROM item_versions WHERE tenant_id = ? AND user_id = ? AND app = ? AND to_snap IS NULL`,
-			c.k.TenantID, c.k.UserID, c.k.App)
+		// Folder sizes are the sum of their contents: count content only.
+		c.get(&bytes, `SELECT COALESCE(SUM(size), 0) FROM item_versions WHERE tenant_id = ? AND user_id = ? AND app = ?
+			AND to_snap IS NULL AND content <> ''`, c.k.TenantID, c.k.UserID, c.k.App)
 		failed += int64(failedContainers)
 		state := StateComplete
 		if failed > 0 {

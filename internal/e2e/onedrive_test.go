@@ -21,7 +21,13 @@ import (
 // location under each conflict policy, another user, a point in time) and
 // download — checking everything against the simulator's manifest.
 func TestOneDrive(t *testing.T) {
-	h := newHarness(t, harnessOptions{sim: graphsim.Options{Seed: 11, Users: 4, FilesPerUser: 80, FileSizeMean: 24 << 10, FileSizeMax: 6 << 20}})
+	t.Run("sqlite", func(t *testing.T) { testOneDrive(t, false) })
+	t.Run("postgres", func(t *testing.T) { testOneDrive(t, true) })
+}
+
+func testOneDrive(t *testing.T, postgres bool) {
+	h := newHarness(t, harnessOptions{postgres: postgres,
+		sim: graphsim.Options{Seed: 11, Users: 4, FilesPerUser: 80, FileSizeMean: 24 << 10, FileSizeMax: 6 << 20}})
 	h.startWorker(nil)
 	h.addTenant()
 

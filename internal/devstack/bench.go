@@ -1,0 +1,226 @@
+package devstack
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/holdfast/holdfast/internal/graphapi"
+	"github.com/holdfast/holdfast/internal/graphsim"
+	"github.com/holdfast/holdfast/internal/m365"
+)
+
+// The benchmark's tenant: 20 users × 500 files of 100 KiB on average
+// (about 1 GiB), without throttling, so both fetchers run flat out.
+var benchSim = []string{"--seed", "1", "--users", "20", "--files-per-user", "500",
+	"--file-size-mean", "107374", "--file-size-max", "8388608"}
+
+// rawConcurrency is the minimal fetcher's downloads in flight.
+const rawConcurrency = 32
+
+// Results is what bench/results.json holds.
+type Results struct {
+	When              time.Time `json:"when"`
+	Users             int       `json:"users"`
+	Files             int       `json:"files"`
+	MiB               float64   `json:"mib"`
+	HoldfastSeconds   float64   `json:"holdfast_seconds"`
+	HoldfastFilesPerS float64   `json:"holdfast_files_per_s"`
+	HoldfastMiBPerS   float64   `json:"holdfast_mib_per_s"`
+	RawSeconds        float64   `json:"raw_fetch_seconds"`
+	RawFilesPerS      float64   `json:"raw_fetch_files_per_s"`
+	RawMiBPerS        float64   `json:"raw_fetch_mib_per_s"`
+	Ratio             float64   `json:"ratio_holdfast_to_raw"`
+	WorkerPeakRSSMiB  float64   `json:"worker_peak_rss_mib"`
+	VaultMiB          float64   `json:"vault_mib"`
+	Changes           int       `json:"incremental_changes"`
+	IncrementalReqs   int64     `json:"incremental_graph_requests"`
+	IncrementalLimit  int       `json:"incremental_request_limit"`
+	IncrementalSecs   float64   `json:"incremental_seconds"`
+	Targets           []string  `json:"targets"`
+}
+
+// Bench backs up a seeded tenant with Holdfast and, in the same run,
+// fetches it with a minimal concurrent fetcher, then measures an
+// incremental backup after a 1% change.
+func Bench(ctx context.Context, o Options, outPath string) error {
+	os.RemoveAll(o.Dir)
+	o.SimArgs = append(benchSim, o.SimArgs...)
+	o.WorkerEnv = append(o.WorkerEnv, "HOLDFAST_GRAPH_RU_PER_MINUTE=-1", "HOLDFAST_LOG_LEVEL=warn")
+	say := func(format string, args ...any) { fmt.Fprintf(o.Out, "bench: "+format+"\n", args...) }
+	say("starting the stack")
+	s, err := Start(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer s.Stop()
+
+	secret := filepath.Join(s.Dir, "client-secret")
+	if err := os.WriteFile(secret, []byte(s.Sim.ClientSecret), 0o600); err != nil {
+		return err
+	}
+	if _, err := s.Holdfast(ctx, "tenant", "add", "--name", "bench", "--tenant-id", s.Sim.TenantID, "--client-id", s.Sim.ClientID,
+		"--client-secret-file", secret, "--graph-url", s.Sim.GraphURL, "--authority-url", s.Sim.AuthorityURL, "--ca-file", s.Sim.CAFile); err != nil {
+		return err
+	}
+	users, err := s.Users(ctx)
+	if err != nil {
+		return err
+	}
+	args := []string{"user", "add", "--no-backup"}
+	r := Results{When: time.Now().UTC(), Users: len(users)}
+	var bytes int64
+	for _, u := range users {
+		args = append(args, u.UPN)
+		n, f, err := s.Bytes(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		bytes, r.Files = bytes+n, r.Files+f
+	}
+	r.MiB = float64(bytes) / (1 << 20)
+	if _, err := s.Holdfast(ctx, args...); err != nil {
+		return err
+	}
+
+	// The simulator computes content hashes on first use; a first fetch
+	// pays that for both runs.
+	say("warming up the simulator (%d files, %.0f MiB)", r.Files, r.MiB)
+	if _, err := rawFetch(ctx, s, users); err != nil {
+		return err
+	}
+
+	say("holdfast: full backup")
+	t0 := time.Now()
+	if _, err := s.Holdfast(ctx, "backup", "now", "--wait"); err != nil {
+		return err
+	}
+	hf := time.Since(t0)
+	if rss, err := PeakRSS(s.PIDs["worker"]); err == nil {
+		r.WorkerPeakRSSMiB = float64(rss) / (1 << 20)
+	}
+	say("raw fetch: the same tenant to /dev/null, %d downloads in flight", rawConcurrency)
+	raw, err := rawFetch(ctx, s, users)
+	if err != nil {
+		return err
+	}
+	r.HoldfastSeconds, r.RawSeconds = hf.Seconds(), raw.Seconds()
+	r.HoldfastFilesPerS, r.HoldfastMiBPerS = float64(r.Files)/hf.Seconds(), r.MiB/hf.Seconds()
+	r.RawFilesPerS, r.RawMiBPerS = float64(r.Files)/raw.Seconds(), r.MiB/raw.Seconds()
+	r.Ratio = hf.Seconds() / raw.Seconds()
+	r.VaultMiB = float64(dirSize(filepath.Join(s.Dir, "holdfast", "vault"))) / (1 << 20)
+
+	say("incremental backup after a 1%% change")
+	var res graphsim.MutateResult
+	per := max(1, r.Files/100/len(users))
+	if err := s.SimAdmin(ctx, "POST", "/mutate", graphsim.MutateRequest{Seed: 9, Creates: per / 5, Updates: per - per/5*3 - 1,
+		Deletes: per / 5, Moves: per / 5, Renames: 1}, &res); err != nil {
+		return err
+	}
+	r.Changes = len(res.Changes)
+	if err := s.SimAdmin(ctx, "POST", "/counters/reset", nil, nil); err != nil {
+		return err
+	}
+	t0 = time.Now()
+	if _, err := s.Holdfast(ctx, "backup", "now", "--wait"); err != nil {
+		return err
+	}
+	r.IncrementalSecs = time.Since(t0).Seconds()
+	var c graphsim.Counters
+	if err := s.SimAdmin(ctx, "GET", "/counters", nil, &c); err != nil {
+		return err
+	}
+	r.IncrementalReqs = c.Served
+	r.IncrementalLimit = r.Changes + 2*len(users) + 10
+
+	r.Targets = []string{
+		verdict("ratio holdfast/raw ≤ 2.0", r.Ratio <= 2.0, fmt.Sprintf("%.2f", r.Ratio)),
+		verdict("worker peak RSS ≤ 300 MiB", r.WorkerPeakRSSMiB <= 300, fmt.Sprintf("%.0f MiB", r.WorkerPeakRSSMiB)),
+		verdict("incremental requests ≤ changes + 2/drive + 10", r.IncrementalReqs <= int64(r.IncrementalLimit),
+			fmt.Sprintf("%d ≤ %d", r.IncrementalReqs, r.IncrementalLimit)),
+	}
+	b, _ := json.MarshalIndent(r, "", "  ")
+	if err := os.MkdirAll(filepath.Dir(outPath), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(outPath, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "%s\n", b)
+	for _, t := range r.Targets {
+		if strings.HasPrefix(t, "MISSED") {
+			return fmt.Errorf("a target was missed: %s", t)
+		}
+	}
+	return nil
+}
+
+func verdict(target string, ok bool, got string) string {
+	if ok {
+		return "met: " + target + " (" + got + ")"
+	}
+	return "MISSED: " + target + " (" + got + ")"
+}
+
+// rawFetch lists every drive with delta and downloads every file to
+// nowhere: the floor Holdfast is measured against.
+func rawFetch(ctx context.Context, s *Stack, users []graphsim.UserInfo) (time.Duration, error) {
+	cl, err := m365.New(graphapi.Conn{TenantID: s.Sim.TenantID, ClientID: s.Sim.ClientID, Secret: s.Sim.ClientSecret,
+		GraphURL: s.Sim.GraphURL, AuthorityURL: s.Sim.AuthorityURL, CAFile: s.Sim.CAFile}, m365.Options{RUPerMinute: -1})
+	if err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(rawConcurrency)
+	var bytes atomic.Int64
+	for _, u := range users {
+		link := ""
+		for {
+			page, err := cl.DriveDelta(ctx, u.DriveID, link)
+			if err != nil {
+				return 0, err
+			}
+			for _, it := range page.Items {
+				if it.Kind != graphapi.KindFile || it.Deleted {
+					continue
+				}
+				g.Go(func() error {
+					body, err := cl.Download(gctx, u.DriveID, it)
+					if err != nil {
+						return err
+					}
+					defer body.Close()
+					n, err := io.Copy(io.Discard, body)
+					bytes.Add(n)
+					return err
+				})
+			}
+			if page.DeltaLink != "" {
+				break
+			}
+			link = page.NextLink
+		}
+	}
+	err = g.Wait()
+	return time.Since(start), err
+}
+
+func dirSize(dir string) int64 {
+	var n int64
+	filepath.Walk(dir, func(_ string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			n += info.Size()
+		}
+		return nil
+	})
+	return n
+}
