@@ -59,7 +59,9 @@ func (d *demo) step(format string, args ...any) {
 	fmt.Fprintf(d.out, "\n==> %s\n", fmt.Sprintf(format, args...))
 }
 
-func (d *demo) say(format string, args ...any) { fmt.Fprintf(d.out, "    %s\n", fmt.Sprintf(format, args...)) }
+func (d *demo) say(format string, args ...any) {
+	fmt.Fprintf(d.out, "    %s\n", fmt.Sprintf(format, args...))
+}
 
 func (d *demo) holdfast(ctx context.Context, args ...string) (string, error) {
 	fmt.Fprintf(d.out, "    $ holdfast %s\n", strings.Join(args, " "))
