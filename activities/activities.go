@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"gocloud.dev/blob"
 	"gocloud.dev/secrets"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/holdfast/holdfast/internal/catalog"
 	"github.com/holdfast/holdfast/internal/graphapi"
@@ -36,10 +37,14 @@ type Activities struct {
 
 	// Tuning; zero values take defaults.
 	DownloadConcurrency int // parallel downloads per container (default 8)
+	WorkerDownloads     int // parallel downloads across the worker (default 16)
+	WorkerContainers    int // containers backed up at once by the worker (default 4)
 
-	mu      sync.Mutex
-	keeper  *secrets.Keeper
-	keyring map[string]cachedKeys
+	mu         sync.Mutex
+	downloads  *semaphore.Weighted
+	containers *semaphore.Weighted
+	keeper     *secrets.Keeper
+	keyring    map[string]cachedKeys
 }
 
 // keyCacheTTL bounds how long unwrapped keys stay in memory before the
@@ -56,6 +61,29 @@ func (a *Activities) log() *slog.Logger {
 		return slog.Default()
 	}
 	return a.Log
+}
+
+// Worker-wide limits. They bound the worker's memory — each download
+// holds chunk buffers, each container backup a pack being filled — so a
+// worker can take any number of activities without running out of it.
+func (a *Activities) downloadSlots() *semaphore.Weighted {
+	return a.slots(&a.downloads, a.WorkerDownloads, 16)
+}
+
+func (a *Activities) containerSlots() *semaphore.Weighted {
+	return a.slots(&a.containers, a.WorkerContainers, 4)
+}
+
+func (a *Activities) slots(sem **semaphore.Weighted, n, def int) *semaphore.Weighted {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if *sem == nil {
+		if n <= 0 {
+			n = def
+		}
+		*sem = semaphore.NewWeighted(int64(n))
+	}
+	return *sem
 }
 
 // openKeeper opens the KEK keeper once; failures are not cached, so a

@@ -107,8 +107,13 @@ func (a *Activities) BackupContainer(ctx context.Context, in ContainerInput) (Co
 	}
 	hb := newHeartbeat(ctx, from)
 	defer hb.stop()
+	slots := a.containerSlots()
+	if err := slots.Acquire(ctx, 1); err != nil {
+		return ContainerResult{}, err
+	}
+	defer slots.Release(1)
 	d := &backup.Drive{Graph: g, Catalog: a.Catalog, Session: a.Vault.NewSession(snap.TenantID, ring.Current()),
-		Key: snap.Key(), Snapshot: snap.ID, DriveID: in.ContainerID, Concurrency: a.DownloadConcurrency,
+		Key: snap.Key(), Snapshot: snap.ID, DriveID: in.ContainerID, Concurrency: a.DownloadConcurrency, Downloads: a.downloadSlots(),
 		Progress: func(c backup.Cursor) { hb.set(c) },
 		Log:      a.log().With("snapshot", snap.ID, "container", in.ContainerID)}
 	res, err := d.Run(ctx, from)

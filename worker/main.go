@@ -6,8 +6,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	_ "net/http/pprof" // served only on HOLDFAST_DEBUG_ADDR
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -18,6 +21,9 @@ import (
 	_ "github.com/holdfast/holdfast/internal/drivers" // cloud blob stores and key managers
 	"github.com/holdfast/holdfast/internal/engine"
 )
+
+// defaultMemoryLimit is the worker's soft memory limit.
+const defaultMemoryLimit = 256 << 20
 
 func main() {
 	if err := run(); err != nil {
@@ -37,6 +43,12 @@ func run() error {
 		return err
 	}
 	log := config.Logger(cfg, os.Stderr)
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft limit keeps garbage from piling up between collections;
+		// the worker's working set is bounded by its download and
+		// container limits. GOMEMLIMIT overrides it.
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if cfg.NeedsHome() {
@@ -55,6 +67,10 @@ func run() error {
 		return err
 	}
 	defer e.Close()
+	if addr := os.Getenv("HOLDFAST_DEBUG_ADDR"); addr != "" {
+		// Go's profiler, for diagnosing a worker in place (bind to localhost).
+		go func() { log.Warn("debug server stopped", "err", http.ListenAndServe(addr, nil)) }()
+	}
 	log.Info("worker started", "temporal", cfg.TemporalAddress, "namespace", cfg.TemporalNamespace)
 	// Run returns once ctx ends and running activities had their chance
 	// to stop (Temporal retries them elsewhere, resuming from heartbeats).

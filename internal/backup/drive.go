@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/holdfast/holdfast/internal/catalog"
 	"github.com/holdfast/holdfast/internal/graphapi"
@@ -60,8 +61,12 @@ type Drive struct {
 	DriveID  string
 	Name     string
 
-	// Concurrency bounds parallel downloads (default 8).
+	// Concurrency bounds parallel downloads of this drive (default 8).
 	Concurrency int
+	// Downloads, when set, bounds downloads across every drive the worker
+	// is backing up: each download holds a slot while it streams into the
+	// vault, which bounds the worker's memory.
+	Downloads *semaphore.Weighted
 	// FlushBytes is how much new content may wait in the vault session
 	// before it is uploaded and its items staged (default 32 MiB). It
 	// bounds the work a crash can cost.
@@ -388,6 +393,12 @@ func fatal(ctx context.Context, err error) bool {
 var ErrContentMismatch = errors.New("downloaded content does not match the service's size or hash")
 
 func (r *run) download(ctx context.Context, it graphapi.DriveItem) (vault.Content, error) {
+	if r.Downloads != nil {
+		if err := r.Downloads.Acquire(ctx, 1); err != nil {
+			return vault.Content{}, err
+		}
+		defer r.Downloads.Release(1)
+	}
 	body, err := r.Graph.Download(ctx, r.DriveID, it)
 	if err != nil {
 		return vault.Content{}, err

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -37,6 +38,28 @@ type Store struct {
 	db     *sqlx.DB
 	engine string // "sqlite" or "postgres"
 	path   string // SQLite database file
+
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt // prepared hot-path statements
+}
+
+// stmt returns a prepared statement for a "?"-placeholder query, prepared
+// once per Store. A *sql.Stmt is safe for concurrent use.
+func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, s.q(query))
+	if err != nil {
+		return nil, err
+	}
+	if s.stmts == nil {
+		s.stmts = map[string]*sql.Stmt{}
+	}
+	s.stmts[query] = st
+	return st, nil
 }
 
 // Open connects to the catalog at rawURL and applies pending migrations.
@@ -127,7 +150,15 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.mu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	s.stmts = nil
+	s.mu.Unlock()
+	return s.db.Close()
+}
 
 // Engine is "sqlite" or "postgres".
 func (s *Store) Engine() string { return s.engine }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -12,6 +13,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
+	"golang.org/x/term"
 
 	"github.com/holdfast/holdfast/internal/catalog"
 	"github.com/holdfast/holdfast/workflows"
@@ -120,12 +122,16 @@ func (a *app) upn(ctx context.Context, tenantID, userID string) string {
 	return userID
 }
 
-// waitFanOut shows a progress bar until a fan-out workflow ends.
+// waitFanOut waits for a fan-out workflow to end, with a live progress
+// bar when a person is watching (stderr is a terminal).
 func (a *app) waitFanOut(ctx context.Context, c client.Client, run client.WorkflowRun, total int) (workflows.FanOutSummary, error) {
+	var sum workflows.FanOutSummary
+	if f, ok := a.errOut.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
+		return sum, run.Get(ctx, &sum)
+	}
 	bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(a.errOut), progressbar.OptionSetDescription("backing up"),
 		progressbar.OptionShowCount(), progressbar.OptionSetElapsedTime(true), progressbar.OptionClearOnFinish())
 	done := make(chan error, 1)
-	var sum workflows.FanOutSummary
 	go func() { done <- run.Get(ctx, &sum) }()
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()

@@ -100,7 +100,9 @@ func (c *Config) defaults() error {
 		c.DatabaseURL = "sqlite:" + filepath.Join(c.Home, "catalog.db")
 	}
 	if c.BlobURL == "" {
-		c.BlobURL = (&url.URL{Scheme: "file", Path: filepath.ToSlash(filepath.Join(c.Home, "vault")), RawQuery: "create_dir=true"}).String()
+		// No sidecar metadata: packs need none, and fileblob would hash
+		// every byte with MD5 to fill it.
+		c.BlobURL = (&url.URL{Scheme: "file", Path: filepath.ToSlash(filepath.Join(c.Home, "vault")), RawQuery: "create_dir=true&metadata=skip"}).String()
 	}
 	if c.Actor == "" {
 		if u, err := user.Current(); err == nil {

@@ -35,6 +35,7 @@ type Options struct {
 	TemporalPort int      // frontend; the UI is on this + 1000
 	SimArgs      []string // graphsim flags
 	WorkerEnv    []string // extra environment for the worker
+	Ephemeral    bool     // keep Temporal's state in memory (benchmarks)
 	Out          io.Writer
 }
 
@@ -74,9 +75,12 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		conn.Close()
 		return nil, fmt.Errorf("port %d is taken: is another Temporal server (or `make up`) running? `make down` stops it", o.TemporalPort)
 	}
-	if _, err := s.spawn(ctx, "temporal", filepath.Join(o.Bin, "temporal"), nil, false, "server", "start-dev", "--ip", "127.0.0.1",
-		"--port", strconv.Itoa(o.TemporalPort), "--ui-port", strconv.Itoa(o.TemporalPort+1000),
-		"--db-filename", filepath.Join(o.Dir, "temporal.db"), "--log-level", "error"); err != nil {
+	args := []string{"server", "start-dev", "--ip", "127.0.0.1", "--port", strconv.Itoa(o.TemporalPort),
+		"--ui-port", strconv.Itoa(o.TemporalPort + 1000), "--log-level", "error"}
+	if !o.Ephemeral {
+		args = append(args, "--db-filename", filepath.Join(o.Dir, "temporal.db"))
+	}
+	if _, err := s.spawn(ctx, "temporal", filepath.Join(o.Bin, "temporal"), nil, false, args...); err != nil {
 		return nil, err
 	}
 	if err := waitTCP(ctx, addr, time.Minute); err != nil {
@@ -299,4 +303,51 @@ func readLine(ctx context.Context, r *bufio.Reader, limit time.Duration) (string
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
+}
+
+// CPUSeconds is the user+system CPU time a process has used.
+func CPUSeconds(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name (which may hold spaces) start at ")".
+	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(fields) < 13 {
+		return 0, errors.New("short /proc stat")
+	}
+	utime, _ := strconv.ParseFloat(fields[11], 64)
+	stime, _ := strconv.ParseFloat(fields[12], 64)
+	return (utime + stime) / 100, nil // USER_HZ is 100 on Linux
+}
+
+// CPU samples the CPU time of the stack's processes and of this one.
+func (s *Stack) CPU() map[string]float64 {
+	out := map[string]float64{}
+	for name, pid := range s.PIDs {
+		if v, err := CPUSeconds(pid); err == nil {
+			out[name] = v
+		}
+	}
+	if v, err := CPUSeconds(os.Getpid()); err == nil {
+		out["bench"] = v
+	}
+	return out
+}
+
+// CPUSince is the CPU each process used since an earlier sample.
+func (s *Stack) CPUSince(before map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range s.CPU() {
+		out[k] = round(v-before[k], 2)
+	}
+	return out
+}
+
+func round(v float64, digits int) float64 {
+	p := 1.0
+	for range digits {
+		p *= 10
+	}
+	return float64(int64(v*p+0.5)) / p
 }

@@ -32,15 +32,15 @@ func (c *Client) UserDrive(ctx context.Context, userID string) (graphapi.Drive, 
 
 // DriveDelta implements graphapi.Drives.
 func (c *Client) DriveDelta(ctx context.Context, driveID, link string) (graphapi.DeltaPage[graphapi.DriveItem], error) {
-	delta := c.sdk.Drives().ByDriveId(driveID).Items().ByDriveItemId("root").Delta()
-	page, err := deltaPage(ctx, link,
-		func(ctx context.Context) (drives.ItemItemsItemDeltaGetResponseable, error) {
-			return delta.GetAsDeltaGetResponse(ctx, nil)
-		},
-		func(ctx context.Context, link string) (drives.ItemItemsItemDeltaGetResponseable, error) {
-			return delta.WithUrl(link).GetAsDeltaGetResponse(ctx, nil)
-		}, driveItem)
-	return page, graphErr(err, "delta of drive %s", driveID)
+	req, err := c.sdk.Drives().ByDriveId(driveID).Items().ByDriveItemId("root").Delta().ToGetRequestInformation(ctx, nil)
+	if err != nil {
+		return graphapi.DeltaPage[graphapi.DriveItem]{}, err
+	}
+	first, err := req.GetUri()
+	if err != nil {
+		return graphapi.DeltaPage[graphapi.DriveItem]{}, err
+	}
+	return deltaPage(ctx, c, link, first.String(), "delta of drive "+driveID, (*jsonItem).item)
 }
 
 // DriveItem implements graphapi.Drives.
@@ -281,6 +281,27 @@ type jsonItem struct {
 	Package *struct {
 		Type string `json:"type"`
 	} `json:"package"`
+	Root        *struct{} `json:"root"`
+	Deleted     *struct{} `json:"deleted"`
+	DownloadURL string    `json:"@microsoft.graph.downloadUrl"`
+}
+
+func (j *jsonItem) item() graphapi.DriveItem {
+	it := graphapi.DriveItem{ID: j.ID, Name: j.Name, Size: j.Size, ETag: j.ETag, CTag: j.CTag, ParentID: j.ParentReference.ID,
+		Created: j.CreatedDateTime.UTC(), Modified: j.LastModifiedDateTime.UTC(), Kind: graphapi.KindFile, DownloadURL: j.DownloadURL}
+	switch {
+	case j.Deleted != nil:
+		it.Deleted = true
+	case j.Root != nil:
+		it.Kind = graphapi.KindRoot
+	case j.Package != nil:
+		it.Kind, it.PackageType = graphapi.KindPackage, j.Package.Type
+	case j.Folder != nil:
+		it.Kind = graphapi.KindFolder
+	case j.File != nil:
+		it.MimeType, it.QuickXorHash, it.SHA256Hash = j.File.MimeType, j.File.Hashes.QuickXorHash, j.File.Hashes.SHA256Hash
+	}
+	return it
 }
 
 func decodeItem(resp *http.Response, what string, args ...any) (graphapi.DriveItem, error) {
@@ -292,17 +313,7 @@ func decodeItem(resp *http.Response, what string, args ...any) (graphapi.DriveIt
 	if err := json.NewDecoder(resp.Body).Decode(&j); err != nil {
 		return graphapi.DriveItem{}, fmt.Errorf(what+": bad driveItem JSON: %w", append(args, err)...)
 	}
-	it := graphapi.DriveItem{ID: j.ID, Name: j.Name, Size: j.Size, ETag: j.ETag, CTag: j.CTag, ParentID: j.ParentReference.ID,
-		Created: j.CreatedDateTime, Modified: j.LastModifiedDateTime, Kind: graphapi.KindFile}
-	switch {
-	case j.Package != nil:
-		it.Kind, it.PackageType = graphapi.KindPackage, j.Package.Type
-	case j.Folder != nil:
-		it.Kind = graphapi.KindFolder
-	case j.File != nil:
-		it.MimeType, it.QuickXorHash, it.SHA256Hash = j.File.MimeType, j.File.Hashes.QuickXorHash, j.File.Hashes.SHA256Hash
-	}
-	return it, nil
+	return j.item(), nil
 }
 
 // driveItem converts the SDK's model.

@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"sync"
@@ -40,28 +41,55 @@ const (
 	chunkerBufSize = 2 * MaxChunkSize
 )
 
-var chunkerBufs = sync.Pool{New: func() any { b := make([]byte, chunkerBufSize); return &b }}
+var (
+	chunkerBufs = sync.Pool{New: func() any { b := make([]byte, chunkerBufSize); return &b }}
+	// smallBufs hold the head of a stream: content no longer than
+	// MinChunkSize is one chunk whatever the algorithm, so most Microsoft
+	// 365 items never need the chunker's 8 MiB scan buffer.
+	smallBufs = sync.Pool{New: func() any { b := make([]byte, MinChunkSize+1); return &b }}
+)
 
 // chunker splits a stream into content-defined chunks. The slice Next
 // returns is valid only until the next call.
 type chunker struct {
-	c   *chunkers.Chunker
-	buf *[]byte
+	c     *chunkers.Chunker // nil when the whole stream fit in head
+	buf   *[]byte
+	head  *[]byte
+	small []byte // the one chunk of a short stream, until Next returns it
+	done  bool
 }
 
 func newChunker(r io.Reader, key []byte) (*chunker, error) {
+	head := smallBufs.Get().(*[]byte)
+	n, err := io.ReadFull(r, *head)
+	switch err {
+	case io.EOF, io.ErrUnexpectedEOF:
+		return &chunker{head: head, small: (*head)[:n]}, nil
+	case nil:
+	default:
+		smallBufs.Put(head)
+		return nil, err
+	}
 	buf := chunkerBufs.Get().(*[]byte)
 	opts := &chunkers.ChunkerOpts{MinSize: MinChunkSize, NormalSize: AvgChunkSize, MaxSize: MaxChunkSize, Key: key}
-	c, err := chunkers.NewChunkerBuffer(chunkerAlgorithm, r, opts, *buf)
+	c, err := chunkers.NewChunkerBuffer(chunkerAlgorithm, io.MultiReader(bytes.NewReader((*head)[:n]), r), opts, *buf)
 	if err != nil {
 		chunkerBufs.Put(buf)
+		smallBufs.Put(head)
 		return nil, fmt.Errorf("vault: chunker: %w", err)
 	}
-	return &chunker{c: c, buf: buf}, nil
+	return &chunker{c: c, buf: buf, head: head}, nil
 }
 
 // Next returns the next chunk, or io.EOF (with no chunk) at the end.
 func (c *chunker) Next() ([]byte, error) {
+	if c.c == nil {
+		if c.done || len(c.small) == 0 {
+			return nil, io.EOF
+		}
+		c.done = true
+		return c.small, nil
+	}
 	for {
 		data, err := c.c.Next()
 		if len(data) > 0 {
@@ -75,10 +103,14 @@ func (c *chunker) Next() ([]byte, error) {
 	}
 }
 
-// Close returns the scan buffer to the pool; the last chunk is invalid after.
+// Close returns the buffers to their pools; the last chunk is invalid after.
 func (c *chunker) Close() {
 	if c.buf != nil {
 		chunkerBufs.Put(c.buf)
 		c.buf = nil
+	}
+	if c.head != nil {
+		smallBufs.Put(c.head)
+		c.head = nil
 	}
 }

@@ -2,10 +2,11 @@ package vault
 
 import (
 	"bytes"
-	"crypto/sha256"
+	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"hash/crc32"
 	"strings"
 
 	"github.com/holdfast/holdfast/internal/keys"
@@ -19,7 +20,7 @@ import (
 // footer byte is authenticated. The trailer lists each chunk's ID, sealed
 // length and plaintext length; offsets follow from the lengths.
 const (
-	footerSize     = 48
+	footerSize     = 52
 	footerKeyIDLen = 32 // key IDs up to 32 bytes, NUL-padded
 	packVersion    = 1
 	packMagic      = "HFSTPACK"
@@ -38,16 +39,24 @@ func (f footer) marshal() [footerSize]byte {
 	copy(b[:footerKeyIDLen], f.keyID)
 	binary.LittleEndian.PutUint32(b[32:], f.trailerLen)
 	binary.LittleEndian.PutUint32(b[36:], packVersion)
-	copy(b[40:], packMagic)
+	binary.LittleEndian.PutUint32(b[40:], crc32.Checksum(b[:40], castagnoli))
+	copy(b[44:], packMagic)
 	return b
 }
+
+// The footer's CRC-32C tells a damaged footer from a key generation the
+// reader lacks: the trailer's tag can only be checked with the key.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 func parseFooter(b []byte) (footer, error) {
 	if len(b) != footerSize {
 		return footer{}, corruption("pack too short for a footer")
 	}
-	if string(b[40:]) != packMagic {
+	if string(b[44:]) != packMagic {
 		return footer{}, corruption("bad magic: not a pack")
+	}
+	if binary.LittleEndian.Uint32(b[40:]) != crc32.Checksum(b[:40], castagnoli) {
+		return footer{}, corruption("footer checksum mismatch")
 	}
 	if v := binary.LittleEndian.Uint32(b[36:]); v != packVersion {
 		return footer{}, corruption(fmt.Sprintf("unsupported format version %d", v))
@@ -78,6 +87,7 @@ func validKeyID(id string) bool {
 
 // packBuilder accumulates sealed chunks for one pack.
 type packBuilder struct {
+	id      string // random; bound to the content by the trailer's AAD
 	buf     []byte
 	entries []IndexEntry  // Location.PackID/KeyID are filled at upload
 	done    chan struct{} // closed when the upload finished (either way)
@@ -93,8 +103,7 @@ func (p *packBuilder) add(id ChunkID, sealed []byte, rawLen int) {
 	p.buf = append(p.buf, sealed...)
 }
 
-// finish appends the sealed trailer and the footer and returns the pack ID:
-// the hex SHA-256 of the whole pack.
+// finish appends the sealed trailer and the footer and returns the pack ID.
 func (p *packBuilder) finish(k *keys.TenantKeys) string {
 	trailer := make([]byte, 4, 4+trailerEntrySize*len(p.entries))
 	binary.LittleEndian.PutUint32(trailer, uint32(len(p.entries)))
@@ -104,10 +113,22 @@ func (p *packBuilder) finish(k *keys.TenantKeys) string {
 		trailer = binary.LittleEndian.AppendUint32(trailer, uint32(e.RawLen))
 	}
 	f := footer{keyID: k.KeyID(), trailerLen: uint32(len(trailer) + aeadOverhead)}.marshal()
-	p.buf = k.AEAD().Seal(p.buf, nil, trailer, f[:])
+	p.buf = k.AEAD().Seal(p.buf, nil, trailer, trailerAAD(f[:], p.id))
 	p.buf = append(p.buf, f[:]...)
-	sum := sha256.Sum256(p.buf)
-	return hex.EncodeToString(sum[:])
+	return p.id
+}
+
+// trailerAAD authenticates the footer and binds the pack to its name: a
+// pack renamed or swapped for another fails to open.
+func trailerAAD(footer []byte, packID string) []byte {
+	return append(append(make([]byte, 0, len(footer)+len(packID)), footer...), packID...)
+}
+
+// newPackID is a random pack name: 32 bytes as lowercase hex.
+func newPackID() string {
+	var b [32]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // packIndex is a pack's own account of its chunks, from its trailer.
@@ -124,7 +145,7 @@ func openTrailer(k *keys.TenantKeys, packID string, packSize int64, footerBytes,
 	if err != nil {
 		return packIndex{}, partErr(packID, "footer", err)
 	}
-	plain, err := k.AEAD().Open(nil, nil, sealedTrailer, footerBytes)
+	plain, err := k.AEAD().Open(nil, nil, sealedTrailer, trailerAAD(footerBytes, packID))
 	if err != nil {
 		return packIndex{}, partErr(packID, "trailer", errAuth)
 	}
@@ -167,7 +188,7 @@ func packPrefix(tenantID string) string {
 
 // validPackID accepts only what finish produces: 64 lowercase hex digits.
 func validPackID(id string) bool {
-	if len(id) != 2*sha256.Size || strings.ToLower(id) != id {
+	if len(id) != 64 || strings.ToLower(id) != id {
 		return false
 	}
 	_, err := hex.DecodeString(id)

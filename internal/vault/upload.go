@@ -11,7 +11,7 @@ import (
 // newPackBuilder returns an empty pack with a pooled buffer large enough
 // for a full pack, its last chunk and a typical trailer.
 func (v *Vault) newPackBuilder() *packBuilder {
-	p := &packBuilder{done: make(chan struct{})}
+	p := &packBuilder{id: newPackID(), done: make(chan struct{})}
 	if b, ok := v.packBufs.Get().(*[]byte); ok {
 		p.buf = (*b)[:0]
 	} else {
@@ -69,8 +69,8 @@ func (s *Session) upload(ctx context.Context, p *packBuilder) error {
 }
 
 // writePack stores a pack object. No ContentMD5: blob.WriteAll would hash
-// every pack with MD5 (as costly as sealing it); the pack ID is already its
-// SHA-256, every byte is authenticated, and drivers checksum their transfers.
+// every pack with MD5 (as costly as sealing it); every byte is
+// authenticated, and drivers checksum their transfers.
 func (v *Vault) writePack(ctx context.Context, tenantID, packID string, data []byte) error {
 	w, err := v.bucket.NewWriter(ctx, packKey(tenantID, packID), &blob.WriterOptions{
 		ContentType:                 "application/octet-stream",

@@ -2,8 +2,6 @@ package vault
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -25,8 +23,8 @@ type PackReport struct {
 	Damaged []ChunkID
 }
 
-// VerifyPack reads a whole pack and checks that its name is the SHA-256
-// of its bytes, its footer and trailer authenticate, every chunk decrypts,
+// VerifyPack reads a whole pack and checks that its footer and trailer
+// authenticate (the trailer's AAD binds the pack's name), every chunk decrypts,
 // decompresses and hashes to its ID, and the index agrees with the trailer
 // about every chunk it locates in this pack. The error (nil if all is well)
 // joins one *PackError per problem; the report is filled as far as the
@@ -45,19 +43,8 @@ func (v *Vault) VerifyPack(ctx context.Context, tenantID string, ring *keys.Keyr
 	}
 	rep.Size = int64(len(data))
 
-	// Any damage also breaks the SHA-256 name, so that is reported only
-	// when nothing more precise is: a renamed pack, or bytes appended.
-	sum := sha256.Sum256(data)
-	nameOK := hex.EncodeToString(sum[:]) == packID
-	errName := partErr(packID, "", corruption("content does not match the pack ID (SHA-256)"))
-
 	pi, err := parsePack(ring, packID, data)
 	if err != nil {
-		if !nameOK && !errors.Is(err, ErrCorrupt) {
-			// e.g. "key generation … is not in the keyring": say whether
-			// the keyring is short or the footer damaged.
-			err = errors.Join(err, errName)
-		}
 		return rep, err
 	}
 	var problems []error
@@ -78,9 +65,6 @@ func (v *Vault) VerifyPack(ctx context.Context, tenantID string, ring *keys.Keyr
 		}
 	}
 
-	if len(problems) == 0 && !nameOK {
-		problems = append(problems, errName)
-	}
 	indexProblems, err := v.checkIndex(ctx, tenantID, pi, &rep)
 	if err != nil {
 		return rep, errors.Join(append(problems, err)...)
