@@ -37,7 +37,7 @@ type Activities struct {
 
 	// Tuning; zero values take defaults.
 	DownloadConcurrency int // parallel downloads per container (default 8)
-	WorkerDownloads     int // parallel downloads across the worker (default 16)
+	WorkerDownloads     int // parallel downloads across the worker (default 12)
 	WorkerContainers    int // containers backed up at once by the worker (default 4)
 
 	mu         sync.Mutex
@@ -67,7 +67,7 @@ func (a *Activities) log() *slog.Logger {
 // holds chunk buffers, each container backup a pack being filled — so a
 // worker can take any number of activities without running out of it.
 func (a *Activities) downloadSlots() *semaphore.Weighted {
-	return a.slots(&a.downloads, a.WorkerDownloads, 16)
+	return a.slots(&a.downloads, a.WorkerDownloads, 12)
 }
 
 func (a *Activities) containerSlots() *semaphore.Weighted {

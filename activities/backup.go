@@ -112,7 +112,9 @@ func (a *Activities) BackupContainer(ctx context.Context, in ContainerInput) (Co
 		return ContainerResult{}, err
 	}
 	defer slots.Release(1)
-	d := &backup.Drive{Graph: g, Catalog: a.Catalog, Session: a.Vault.NewSession(snap.TenantID, ring.Current()),
+	sess := a.Vault.NewSession(snap.TenantID, ring.Current())
+	defer sess.Discard() // a no-op after the final Flush; drops the pending pack of a failed run
+	d := &backup.Drive{Graph: g, Catalog: a.Catalog, Session: sess,
 		Key: snap.Key(), Snapshot: snap.ID, DriveID: in.ContainerID, Concurrency: a.DownloadConcurrency, Downloads: a.downloadSlots(),
 		Progress: func(c backup.Cursor) { hb.set(c) },
 		Log:      a.log().With("snapshot", snap.ID, "container", in.ContainerID)}

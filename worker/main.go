@@ -22,8 +22,9 @@ import (
 	"github.com/holdfast/holdfast/internal/engine"
 )
 
-// defaultMemoryLimit is the worker's soft memory limit.
-const defaultMemoryLimit = 256 << 20
+// defaultMemoryLimit is the worker's soft memory limit (Go heap and runtime;
+// the process adds its mapped code, ~70 MiB).
+const defaultMemoryLimit = 200 << 20
 
 func main() {
 	if err := run(); err != nil {

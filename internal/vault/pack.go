@@ -1,11 +1,15 @@
 package vault
 
 import (
+	"context"
+	"sync"
+
 	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"gocloud.dev/blob"
 	"hash/crc32"
 	"strings"
 
@@ -85,26 +89,46 @@ func validKeyID(id string) bool {
 	return true
 }
 
-// packBuilder accumulates sealed chunks for one pack.
+// packBuilder streams sealed chunks into one pack object as they come, so
+// a pack costs no memory beyond the blob driver's buffer (fileblob writes
+// through to a file; s3blob buffers one part). The object appears only
+// when finish closes the writer: an abandoned pack leaves nothing behind.
 type packBuilder struct {
 	id      string // random; bound to the content by the trailer's AAD
-	buf     []byte
-	entries []IndexEntry  // Location.PackID/KeyID are filled at upload
-	done    chan struct{} // closed when the upload finished (either way)
+	wmu     sync.Mutex
+	w       *blob.Writer
+	cancel  context.CancelFunc // aborts the object
+	size    int64              // bytes written
+	err     error              // first write error; the pack is lost
+	entries []IndexEntry       // Location.PackID/KeyID are filled at upload
+	done    chan struct{}      // closed when the upload finished (either way)
 }
 
-// add appends a sealed chunk.
+// add writes a sealed chunk at the end of the pack. Callers hold wmu, so
+// chunks land in the order their offsets were taken.
 func (p *packBuilder) add(id ChunkID, sealed []byte, rawLen int) {
 	p.entries = append(p.entries, IndexEntry{ID: id, Location: Location{
-		Offset: int64(len(p.buf)),
+		Offset: p.size,
 		Length: int64(len(sealed)),
 		RawLen: int64(rawLen),
 	}})
-	p.buf = append(p.buf, sealed...)
+	p.write(sealed)
 }
 
-// finish appends the sealed trailer and the footer and returns the pack ID.
-func (p *packBuilder) finish(k *keys.TenantKeys) string {
+func (p *packBuilder) write(b []byte) {
+	if p.err != nil {
+		return
+	}
+	n, err := p.w.Write(b)
+	p.size += int64(n)
+	if err != nil {
+		p.err = err
+	}
+}
+
+// finish writes the sealed trailer and the footer and closes the object;
+// it returns the pack's ID and size. Callers hold wmu.
+func (p *packBuilder) finish(k *keys.TenantKeys) (string, int64, error) {
 	trailer := make([]byte, 4, 4+trailerEntrySize*len(p.entries))
 	binary.LittleEndian.PutUint32(trailer, uint32(len(p.entries)))
 	for _, e := range p.entries {
@@ -113,9 +137,21 @@ func (p *packBuilder) finish(k *keys.TenantKeys) string {
 		trailer = binary.LittleEndian.AppendUint32(trailer, uint32(e.RawLen))
 	}
 	f := footer{keyID: k.KeyID(), trailerLen: uint32(len(trailer) + aeadOverhead)}.marshal()
-	p.buf = k.AEAD().Seal(p.buf, nil, trailer, trailerAAD(f[:], p.id))
-	p.buf = append(p.buf, f[:]...)
-	return p.id
+	p.write(k.AEAD().Seal(nil, nil, trailer, trailerAAD(f[:], p.id)))
+	p.write(f[:])
+	if p.err != nil {
+		p.abort()
+		return p.id, p.size, p.err
+	}
+	err := p.w.Close()
+	p.cancel()
+	return p.id, p.size, err
+}
+
+// abort discards the object being written.
+func (p *packBuilder) abort() {
+	p.cancel()
+	p.w.Close() // with its context cancelled, the driver drops the object
 }
 
 // trailerAAD authenticates the footer and binds the pack to its name: a

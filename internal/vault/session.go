@@ -215,30 +215,42 @@ func (s *Session) sealAndAppend(ctx context.Context, id ChunkID, bufs *chunkBufs
 	rawLen := len(bufs.payload) - 1
 
 	s.mu.Lock()
+	if s.failed == nil && s.pack == nil {
+		pack, err := s.v.newPackBuilder(s.tenantID)
+		if err != nil {
+			s.failLocked(err)
+		}
+		s.pack = pack
+	}
 	if s.failed != nil {
 		close(p.appended)
 		s.mu.Unlock()
 		putChunkBufs(bufs)
 		return s.failed
 	}
-	if s.pack == nil {
-		s.pack = s.v.newPackBuilder()
-	}
-	s.pack.add(id, sealed, rawLen)
-	close(p.appended)
-	var full *packBuilder
-	if int64(len(s.pack.buf)) >= s.v.opts.PackSize {
-		full = s.takePackLocked()
+	// Take the pack's write lock before letting go of the session's, so
+	// chunks are written in the order they were appended; the write itself
+	// runs without blocking the session.
+	pack := s.pack
+	pack.wmu.Lock()
+	var full bool
+	if pack.size+int64(len(sealed)) >= s.v.opts.PackSize {
+		s.takePackLocked()
+		full = true
 	}
 	s.mu.Unlock()
 
+	pack.add(id, sealed, rawLen)
+	close(p.appended)
 	s.stats.newChunks.Add(1)
 	s.stats.newBytes.Add(int64(rawLen))
 	putChunkBufs(bufs)
-	if full != nil {
-		return s.upload(ctx, full)
+	var err error
+	if full {
+		err = s.upload(ctx, pack)
 	}
-	return nil
+	pack.wmu.Unlock()
+	return err
 }
 
 // Flush uploads the pending pack and waits for uploads other Stores
@@ -267,7 +279,10 @@ func (s *Session) Flush(ctx context.Context) error {
 	s.mu.Unlock()
 
 	if mine != nil {
-		if err := s.upload(ctx, mine); err != nil {
+		mine.wmu.Lock() // after the last chunk's write
+		err := s.upload(ctx, mine)
+		mine.wmu.Unlock()
+		if err != nil {
 			return err
 		}
 	}
@@ -313,4 +328,22 @@ func (s *Session) failLocked(err error) {
 		s.failed = fmt.Errorf("vault: session failed, content stored since its last good Flush is not durable (store it again in a new session): %w", err)
 	}
 	clear(s.pending)
+}
+
+// Discard drops the pending pack, if any, without storing it. Call it when
+// a session is abandoned (its run failed): the pack object is never
+// written, and content stored since the last Flush is not durable.
+func (s *Session) Discard() {
+	s.mu.Lock()
+	p := s.pack
+	s.pack = nil
+	if p != nil {
+		s.failLocked(errors.New("session discarded"))
+	}
+	s.mu.Unlock()
+	if p != nil {
+		p.wmu.Lock()
+		p.abort()
+		p.wmu.Unlock()
+	}
 }

@@ -8,30 +8,39 @@ import (
 	"gocloud.dev/blob"
 )
 
-// newPackBuilder returns an empty pack with a pooled buffer large enough
-// for a full pack, its last chunk and a typical trailer.
-func (v *Vault) newPackBuilder() *packBuilder {
+// newPackBuilder starts a pack object; chunks stream into it as they are
+// sealed.
+func (v *Vault) newPackBuilder(tenantID string) (*packBuilder, error) {
 	p := &packBuilder{id: newPackID(), done: make(chan struct{})}
-	if b, ok := v.packBufs.Get().(*[]byte); ok {
-		p.buf = (*b)[:0]
-	} else {
-		p.buf = make([]byte, 0, v.opts.PackSize+maxSealedChunk+64<<10)
+	// The writer outlives the Store that started the pack; it is cancelled
+	// (and the object dropped) if the pack is abandoned.
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := v.bucket.NewWriter(ctx, packKey(tenantID, p.id), &blob.WriterOptions{
+		ContentType:                 "application/octet-stream",
+		DisableContentTypeDetection: true,
+	})
+	if err != nil {
+		cancel()
+		return nil, partErr(p.id, "", fmt.Errorf("upload: %w", err))
 	}
-	return p
+	p.w, p.cancel = w, cancel
+	return p, nil
 }
 
-// upload finishes a pack, writes it with one PUT and records it in the
+// upload finishes a pack (trailer, footer, close) and records it in the
 // index. Only then are its chunks stored; on any failure the session dies
-// and the pack's chunks are forgotten.
+// and the pack's chunks are forgotten. The caller holds p.wmu.
 func (s *Session) upload(ctx context.Context, p *packBuilder) error {
 	defer close(p.done)
-	packID := p.finish(s.keys)
-	err := s.v.writePack(ctx, s.tenantID, packID, p.buf)
+	packID, size, err := p.finish(s.keys)
+	if err != nil {
+		err = partErr(packID, "", fmt.Errorf("upload: %w", err))
+	}
 	if err == nil {
 		info := PackInfo{
 			ID:        packID,
 			KeyID:     s.keys.KeyID(),
-			Size:      int64(len(p.buf)),
+			Size:      size,
 			Chunks:    len(p.entries),
 			CreatedAt: time.Now().UTC(),
 		}
@@ -60,31 +69,8 @@ func (s *Session) upload(ctx context.Context, p *packBuilder) error {
 
 	if err == nil {
 		s.stats.packs.Add(1)
-		s.stats.storedBytes.Add(int64(len(p.buf)))
+		s.stats.storedBytes.Add(size)
 	}
-	buf := p.buf[:0]
-	p.buf, p.entries = nil, nil
-	s.v.packBufs.Put(&buf)
+	p.entries = nil
 	return err
-}
-
-// writePack stores a pack object. No ContentMD5: blob.WriteAll would hash
-// every pack with MD5 (as costly as sealing it); every byte is
-// authenticated, and drivers checksum their transfers.
-func (v *Vault) writePack(ctx context.Context, tenantID, packID string, data []byte) error {
-	w, err := v.bucket.NewWriter(ctx, packKey(tenantID, packID), &blob.WriterOptions{
-		ContentType:                 "application/octet-stream",
-		DisableContentTypeDetection: true,
-	})
-	if err != nil {
-		return partErr(packID, "", fmt.Errorf("upload: %w", err))
-	}
-	if _, err := w.Write(data); err != nil {
-		_ = w.Close()
-		return partErr(packID, "", fmt.Errorf("upload: %w", err))
-	}
-	if err := w.Close(); err != nil {
-		return partErr(packID, "", fmt.Errorf("upload: %w", err))
-	}
-	return nil
 }

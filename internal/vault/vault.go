@@ -7,7 +7,6 @@ import (
 	"io"
 	"runtime"
 	"strings"
-	"sync"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
@@ -38,8 +37,6 @@ type Vault struct {
 	bucket *blob.Bucket
 	index  Index
 	opts   Options
-
-	packBufs sync.Pool // of *[]byte: pack buffers, reused across sessions
 }
 
 // New returns a Vault storing packs in bucket and indexing chunks in index.
