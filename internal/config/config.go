@@ -138,3 +138,12 @@ func Logger(c Config, w io.Writer) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
+
+// EnvNames lists the environment variables Load reads.
+func EnvNames() []string {
+	names := []string{"HOLDFAST_GRAPH_RU_PER_MINUTE", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE"}
+	for _, v := range vars {
+		names = append(names, v.env)
+	}
+	return names
+}

@@ -130,12 +130,18 @@ func Bench(ctx context.Context, o Options, outPath string) error {
 	r.VaultMiB = float64(dirSize(filepath.Join(s.Dir, "holdfast", "vault"))) / (1 << 20)
 
 	say("incremental backup after a 1%% change")
-	var res graphsim.MutateResult
-	per := max(1, r.Files/100/len(users))
-	if err := s.SimAdmin(ctx, "POST", "/mutate", graphsim.MutateRequest{Seed: 9, Creates: per / 5, Updates: per - per/5*3 - 1,
-		Deletes: per / 5, Moves: per / 5, Renames: 1}, &res); err != nil {
+	// About 1% of the files: per user one created, two edited, one
+	// renamed and one moved, and a deletion in a few drives (graphsim may
+	// create a folder, or delete one with what is in it).
+	var res, dels graphsim.MutateResult
+	if err := s.SimAdmin(ctx, "POST", "/mutate", graphsim.MutateRequest{Seed: 9, Creates: 1, Updates: 2, Renames: 1, Moves: 1}, &res); err != nil {
 		return err
 	}
+	few := []string{users[0].ID, users[1].ID, users[2].ID, users[3].ID, users[4].ID}
+	if err := s.SimAdmin(ctx, "POST", "/mutate", graphsim.MutateRequest{Seed: 10, Users: few, Deletes: 1}, &dels); err != nil {
+		return err
+	}
+	res.Changes = append(res.Changes, dels.Changes...)
 	r.Changes = len(res.Changes)
 	if err := s.SimAdmin(ctx, "POST", "/counters/reset", nil, nil); err != nil {
 		return err
