@@ -79,8 +79,11 @@ type Drive struct {
 }
 
 // itemAttempts is how often one item's download is tried before the item
-// is recorded as failed (the Graph client retries each request too).
+// is recorded as failed (the Graph client retries each request too), with
+// itemPause times the attempt number between tries.
 const itemAttempts = 3
+
+var itemPause = time.Second
 
 func (d *Drive) defaults() {
 	if d.Concurrency <= 0 {
@@ -364,7 +367,7 @@ func (r *run) fetch(ctx context.Context, it graphapi.DriveItem) error {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
-			case <-time.After(time.Duration(attempt) * time.Second):
+			case <-time.After(time.Duration(attempt) * itemPause):
 			}
 			// The download URL may have expired; ask for a fresh one.
 			if fresh, ferr := r.Graph.DriveItem(ctx, r.DriveID, it.ID); ferr == nil {
