@@ -111,7 +111,7 @@ func newEnv(t *testing.T) *env {
 		pages: map[string]graphapi.DeltaPage[graphapi.DriveItem]{
 			"": {Items: []graphapi.DriveItem{{ID: "root", Kind: graphapi.KindRoot}, {ID: "docs", Name: "Docs", ParentID: "root", Kind: graphapi.KindFolder},
 				file("a", "a.txt", a)}, NextLink: "page2"},
-			"page2": {Items: []graphapi.DriveItem{file("b", "b.txt", b), file("c", "c.txt", c)}, DeltaLink: "delta1"},
+			"page2":  {Items: []graphapi.DriveItem{file("b", "b.txt", b), file("c", "c.txt", c)}, DeltaLink: "delta1"},
 			"delta1": {DeltaLink: "delta1"},
 		},
 	}
