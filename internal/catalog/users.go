@@ -21,6 +21,7 @@ type User struct {
 	DisplayName string    `db:"display_name"`
 	Kind        string    `db:"kind"`
 	State       string    `db:"state"`
+	ProfileID   string    `db:"profile_id"` // "" = no profile
 	CreatedAt   time.Time `db:"-"`
 }
 
@@ -54,8 +55,8 @@ func (s *Store) AddUser(ctx context.Context, u User, apps []string) error {
 			return fmt.Errorf("user %s: %w", u.UPN, ErrExists)
 		}
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO users
-			(tenant_id, id, upn, mail, display_name, kind, state, created_at) VALUES (?, ?, ?, ?, ?, ?, 'active', ?)`),
-			u.TenantID, u.ID, u.UPN, u.Mail, u.DisplayName, u.Kind, ms(time.Now())); err != nil {
+			(tenant_id, id, upn, mail, display_name, kind, state, profile_id, created_at) VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?)`),
+			u.TenantID, u.ID, u.UPN, u.Mail, u.DisplayName, u.Kind, u.ProfileID, ms(time.Now())); err != nil {
 			return err
 		}
 		for _, app := range apps {

@@ -66,8 +66,25 @@ func (a *app) root() *cobra.Command {
 	config.Flags(root.PersistentFlags())
 	root.PersistentFlags().StringVar(&a.tenantRef, "tenant", os.Getenv("HOLDFAST_TENANT"), "tenant name or ID (default: the only tenant)")
 	root.PersistentFlags().BoolVar(&a.jsonOut, "json", false, "print JSON instead of a table")
-	root.AddCommand(a.tenantCmd(), a.userCmd(), a.backupCmd(), a.restoreCmd(), a.downloadCmd(), a.verifyCmd(), a.keyCmd())
+	for _, cmd := range commands {
+		root.AddCommand(cmd(a))
+	}
 	return root
+}
+
+// commands are the top-level commands; each file registers its own.
+var commands []func(*app) *cobra.Command
+
+func register(cmd func(*app) *cobra.Command) { commands = append(commands, cmd) }
+
+func init() {
+	register((*app).tenantCmd)
+	register((*app).userCmd)
+	register((*app).backupCmd)
+	register((*app).restoreCmd)
+	register((*app).downloadCmd)
+	register((*app).verifyCmd)
+	register((*app).keyCmd)
 }
 
 func (a *app) close() {

@@ -58,8 +58,7 @@ func New(ctx context.Context, cfg config.Config, c client.Client, log *slog.Logg
 
 // Register registers every workflow and the activities on w.
 func Register(w worker.Registry, acts *activities.Activities) {
-	for _, wf := range []any{workflows.BackupWorkflow, workflows.ManualBackupWorkflow, workflows.AddUsersWorkflow,
-		workflows.RestoreWorkflow, workflows.DownloadWorkflow, workflows.VerifyWorkflow} {
+	for _, wf := range workflows.All() {
 		w.RegisterWorkflow(wf)
 	}
 	w.RegisterActivity(acts)
