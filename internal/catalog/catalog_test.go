@@ -269,3 +269,39 @@ func TestOpenRejectsBadURL(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, !errors.Is(err, catalog.ErrNotFound))
 }
+
+func TestProfiles(t *testing.T) {
+	catalogtest.Each(t, func(t *testing.T, s *catalog.Store) {
+		ctx := context.Background()
+		seedTenant(t, s)
+		p := catalog.Profile{TenantID: tenantID, ID: "sales", Apps: []string{"onedrive", "exchange"}, Interval: 12 * time.Hour,
+			Retention: map[string]time.Duration{"exchange": 90 * 24 * time.Hour}, ExcludeExtensions: []string{".tmp", ".iso"},
+			ExcludeFolders: []string{"/Temp", "node_modules"}, RecoverableItems: true, RestoreRoles: []string{"backup-admin"}}
+		require.NoError(t, s.CreateProfile(ctx, p))
+		assert.ErrorIs(t, s.CreateProfile(ctx, p), catalog.ErrExists)
+		got, err := s.Profile(ctx, tenantID, "sales")
+		require.NoError(t, err)
+		assert.Equal(t, p.Apps, got.Apps)
+		assert.Equal(t, 12*time.Hour, got.Interval)
+		assert.Equal(t, 90*24*time.Hour, got.RetentionFor("exchange"))
+		assert.Equal(t, catalog.OneDriveRetention, got.RetentionFor("onedrive"), "OneDrive is fixed at 7 years")
+		assert.Equal(t, []string{"/Temp", "node_modules"}, got.ExcludeFolders)
+		assert.True(t, got.RecoverableItems)
+
+		got.RecoverableItems = false
+		require.NoError(t, s.UpdateProfile(ctx, got))
+		again, err := s.Profile(ctx, tenantID, "sales")
+		require.NoError(t, err)
+		assert.False(t, again.RecoverableItems)
+
+		require.NoError(t, s.SetUserProfile(ctx, tenantID, "u1", "sales"))
+		up, err := s.UserProfile(ctx, tenantID, "u1")
+		require.NoError(t, err)
+		assert.Equal(t, "sales", up.ID)
+		assert.ErrorContains(t, s.DeleteProfile(ctx, tenantID, "sales"), "still has 1 users")
+		require.NoError(t, s.SetUserProfile(ctx, tenantID, "u1", ""))
+		require.NoError(t, s.DeleteProfile(ctx, tenantID, "sales"))
+		_, err = s.Profile(ctx, tenantID, "sales")
+		assert.ErrorIs(t, err, catalog.ErrNotFound)
+	})
+}
