@@ -20,11 +20,12 @@ const (
 	ErrTypeGraphAuth       = "GraphAuthFailed" // the tenant's credentials are rejected
 	ErrTypeGraphForbidden  = "GraphForbidden"  // the app lacks a permission
 	ErrTypeThrottled       = "Throttled"       // retried after the service's Retry-After
+	ErrTypePolicyRefused   = "PolicyRefused"   // the admin's role may not do this under the data-privacy policy
 )
 
 // NonRetryableErrorTypes are the types no retry can fix.
 var NonRetryableErrorTypes = []string{ErrTypeEkeyUnavailable, ErrTypeInvalidRequest, ErrTypeNotFound,
-	ErrTypeDisabled, ErrTypeGraphAuth, ErrTypeGraphForbidden}
+	ErrTypeDisabled, ErrTypeGraphAuth, ErrTypeGraphForbidden, ErrTypePolicyRefused}
 
 func nonRetryable(typ string, err error) error {
 	return temporal.NewNonRetryableApplicationError(err.Error(), typ, nil)

@@ -20,6 +20,9 @@ func ExportKey(tenantID string, jobID int64) string {
 // PrepareExport checks a download request and records the job.
 func (a *Activities) PrepareExport(ctx context.Context, req ExportRequest) (ExportPlan, error) {
 	k := catalog.UserApp{TenantID: req.TenantID, UserID: req.UserID, App: req.App}
+	if err := a.allowData(ctx, "download", req.Actor, k, ""); err != nil {
+		return ExportPlan{}, err
+	}
 	snap, err := a.resolveSnapshot(ctx, k, req.SnapshotID, RestoreRequest{At: req.At})
 	if err != nil {
 		return ExportPlan{}, err

@@ -11,6 +11,7 @@ import (
 	"github.com/holdfast/holdfast/internal/catalog"
 	"github.com/holdfast/holdfast/internal/graphapi"
 	"github.com/holdfast/holdfast/internal/keys"
+	"github.com/holdfast/holdfast/internal/policy"
 	"github.com/holdfast/holdfast/internal/restore"
 	"github.com/holdfast/holdfast/internal/tree"
 	"github.com/holdfast/holdfast/internal/vault"
@@ -109,6 +110,9 @@ func (a *Activities) PrepareRestore(ctx context.Context, req RestoreRequest) (Re
 			return RestorePlan{}, classify(err)
 		}
 		target = u.ID
+	}
+	if err := a.allowData(ctx, "restore", req.Actor, k, target); err != nil {
+		return RestorePlan{}, err
 	}
 	if _, err := g.UserDrive(ctx, target); err != nil {
 		if errors.Is(err, graphapi.ErrNotFound) {
@@ -210,4 +214,29 @@ func (a *Activities) FinishJob(ctx context.Context, in FinishJobInput) error {
 	return a.Catalog.Audit(ctx, catalog.AuditEntry{Actor: in.Actor, Action: job.Kind + ".finish",
 		Object: fmt.Sprintf("job %d", job.ID),
 		After:  fmt.Sprintf(`{"state":%q,"items":%d,"skipped":%d,"failed":%d,"bytes":%d}`, in.State, in.Items, in.Skipped, in.Failed, in.Bytes)})
+}
+
+// allowData applies the data-privacy policy of the source user's profile
+// to the admin who asked (the CLI checks first; this is the authority).
+// A refusal is audited and not retried.
+func (a *Activities) allowData(ctx context.Context, what, actor string, k catalog.UserApp, target string) error {
+	role, err := a.Catalog.AdminRole(ctx, actor)
+	if err == nil {
+		var profile catalog.Profile
+		if profile, err = a.Catalog.UserProfile(ctx, k.TenantID, k.UserID); err != nil {
+			return classify(err)
+		}
+		if what == "download" {
+			err = policy.AllowDownload(role, profile)
+		} else {
+			err = policy.AllowRestore(role, profile, k.UserID, target)
+		}
+	}
+	if err == nil {
+		return nil
+	}
+	if aerr := a.Catalog.Audit(ctx, catalog.AuditEntry{Actor: actor, Action: what + ".refused", Object: k.String(), After: err.Error()}); aerr != nil {
+		return aerr
+	}
+	return nonRetryable(ErrTypePolicyRefused, err)
 }

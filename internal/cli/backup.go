@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/holdfast/holdfast/internal/catalog"
+	"github.com/holdfast/holdfast/internal/policy"
 	"github.com/holdfast/holdfast/workflows"
 )
 
@@ -34,6 +35,9 @@ func (a *app) backupNowCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if err := a.authorize(ctx, policy.RunBackups); err != nil {
+				return err
+			}
 			t, err := a.tenant(ctx)
 			if err != nil {
 				return err
@@ -163,6 +167,9 @@ func (a *app) backupListCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if err := a.authorize(ctx, policy.Read); err != nil {
+				return err
+			}
 			t, err := a.tenant(ctx)
 			if err != nil {
 				return err
@@ -227,6 +234,9 @@ func (a *app) backupShowCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if err := a.authorize(ctx, policy.Read); err != nil {
+				return err
+			}
 			snap, err := a.snapshotArg(ctx, args[0])
 			if err != nil {
 				return err

@@ -15,6 +15,7 @@ import (
 
 	"github.com/holdfast/holdfast/activities"
 	"github.com/holdfast/holdfast/internal/catalog"
+	"github.com/holdfast/holdfast/internal/policy"
 	"github.com/holdfast/holdfast/workflows"
 )
 
@@ -90,6 +91,9 @@ replace.`,
 			if err != nil {
 				return err
 			}
+			if err := a.allowData(ctx, "restore", t, u, toUser); err != nil {
+				return err
+			}
 			if to != activities.ModeFolder && to != activities.ModeOriginal {
 				return fmt.Errorf("--to %q: want %s or %s", to, activities.ModeFolder, activities.ModeOriginal)
 			}
@@ -161,6 +165,9 @@ func (a *app) downloadCmd() *cobra.Command {
 			}
 			t, u, at, err := a.resolve(ctx, sel)
 			if err != nil {
+				return err
+			}
+			if err := a.allowData(ctx, "download", t, u, ""); err != nil {
 				return err
 			}
 			bucket, err := a.blobs(ctx)
@@ -236,6 +243,9 @@ func (a *app) verifyCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			if err := a.authorize(ctx, policy.Read); err != nil {
+				return err
+			}
 			snap, err := a.snapshotArg(ctx, args[0])
 			if err != nil {
 				return err
@@ -270,4 +280,36 @@ func (a *app) verifyCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// allowData applies the source user's profile policy to a restore or
+// download by the acting admin; a refusal is audited and nothing starts.
+func (a *app) allowData(ctx context.Context, what string, t catalog.Tenant, u catalog.User, toUser string) error {
+	role, err := a.role(ctx)
+	if err != nil {
+		return err
+	}
+	profile, err := a.store.UserProfile(ctx, t.ID, u.ID)
+	if err != nil {
+		return err
+	}
+	if what == "download" {
+		err = policy.AllowDownload(role, profile)
+	} else {
+		target := u.ID
+		if toUser != "" {
+			target = toUser
+			if other, lerr := a.store.User(ctx, t.ID, toUser); lerr == nil {
+				target = other.ID
+			}
+		}
+		err = policy.AllowRestore(role, profile, u.ID, target)
+	}
+	if err == nil {
+		return nil
+	}
+	if aerr := a.audit(ctx, what+".refused", u.UPN, "", err.Error()); aerr != nil {
+		return aerr
+	}
+	return fmt.Errorf("%s as %s: %w", a.cfg.Actor, role, err)
 }

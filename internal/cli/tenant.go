@@ -14,13 +14,14 @@ import (
 
 	"github.com/holdfast/holdfast/internal/catalog"
 	"github.com/holdfast/holdfast/internal/keys"
+	"github.com/holdfast/holdfast/internal/policy"
 )
 
 var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
 func (a *app) tenantCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "tenant", Short: "Microsoft 365 tenants Holdfast protects"}
-	cmd.AddCommand(a.tenantAddCmd(), a.tenantListCmd())
+	cmd.AddCommand(a.tenantAddCmd(), a.tenantConnectCmd(), a.tenantVerifyCmd(), a.tenantListCmd())
 	return cmd
 }
 
@@ -77,6 +78,9 @@ func (a *app) tenantAdd(cmd *cobra.Command, f tenantAddFlags) error {
 	if err != nil {
 		return err
 	}
+	if err := a.authorize(ctx, policy.ManageTenants); err != nil {
+		return err
+	}
 	if f.caFile != "" {
 		if f.caFile, err = filepath.Abs(f.caFile); err != nil {
 			return err
@@ -109,6 +113,9 @@ func (a *app) tenantAdd(cmd *cobra.Command, f tenantAddFlags) error {
 		if errors.Is(err, catalog.ErrExists) {
 			return fmt.Errorf("a tenant named %s or with ID %s is already registered", f.name, f.tenantID)
 		}
+		return err
+	}
+	if err := a.bootstrapAdmin(ctx); err != nil {
 		return err
 	}
 	if err := s.Audit(ctx, catalog.AuditEntry{Actor: a.cfg.Actor, Action: "tenant.add", Object: t.Name,

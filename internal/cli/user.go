@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/holdfast/holdfast/activities"
+	"github.com/holdfast/holdfast/internal/policy"
 	"github.com/holdfast/holdfast/workflows"
 )
 
@@ -28,6 +29,9 @@ func (a *app) userAddCmd() *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, refs []string) error {
 			ctx := cmd.Context()
+			if err := a.authorize(ctx, policy.ManagePolicy); err != nil {
+				return err
+			}
 			t, err := a.tenant(ctx)
 			if err != nil {
 				return err
@@ -75,6 +79,9 @@ func (a *app) userListCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if err := a.authorize(ctx, policy.Read); err != nil {
+				return err
+			}
 			t, err := a.tenant(ctx)
 			if err != nil {
 				return err

@@ -3,6 +3,7 @@ package graphapi
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -13,6 +14,7 @@ var (
 	ErrResyncRequired = errors.New("delta link expired: full resync required")
 	ErrUnauthorized   = errors.New("not authorized")
 	ErrForbidden      = errors.New("permission denied")
+	ErrNoMailbox      = errors.New("the user has no Exchange Online mailbox")
 )
 
 // Error is a Graph error response, kept for its code and message (never a
@@ -40,6 +42,9 @@ func (e *Error) Is(target error) bool {
 	switch target {
 	case ErrNotFound:
 		return e.Status == 404
+	case ErrNoMailbox:
+		return e.Code == "MailboxNotEnabledForRESTAPI" || e.Code == "MailboxNotHostedInExchangeOnline" ||
+			e.Code == "ResourceNotFound" && strings.Contains(e.Message, "mailbox")
 	case ErrConflict:
 		return e.Status == 409
 	case ErrResyncRequired:

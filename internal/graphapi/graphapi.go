@@ -36,6 +36,10 @@ type Factory interface {
 type Client interface {
 	Directory
 	Drives
+	Mailboxes
+	// Roles returns the application permissions the tenant granted the app
+	// (the "roles" claim of its token).
+	Roles(ctx context.Context) ([]string, error)
 }
 
 // Directory reads Entra ID.
@@ -44,7 +48,39 @@ type Directory interface {
 	User(ctx context.Context, idOrUPN string) (User, error)
 	// Users lists every user of the tenant.
 	Users(ctx context.Context) ([]User, error)
+	// UsersDelta fetches one page of directory changes (link "" starts a
+	// full enumeration). Removed users come back with Removed set.
+	UsersDelta(ctx context.Context, link string) (DeltaPage[User], error)
+	// GroupByName finds a group by display name (ErrNotFound if none).
+	GroupByName(ctx context.Context, name string) (Group, error)
+	// GroupMembers lists a group's user members.
+	GroupMembers(ctx context.Context, groupID string) ([]User, error)
 }
+
+// Group is a directory group.
+type Group struct {
+	ID          string
+	DisplayName string
+}
+
+// Mailboxes reads Exchange Online mailboxes.
+type Mailboxes interface {
+	// MailboxKind returns the kind of a user's mailbox (MailboxUser,
+	// MailboxShared, MailboxRoom, MailboxEquipment, or the service's other
+	// userPurpose values); ErrNoMailbox when the user has none.
+	MailboxKind(ctx context.Context, userID string) (string, error)
+	// CheckMailbox reads the user's Inbox: it works when the mailbox exists
+	// and the app may read mail.
+	CheckMailbox(ctx context.Context, userID string) error
+}
+
+// Mailbox kinds (Graph's mailboxSettings.userPurpose).
+const (
+	MailboxUser      = "user"
+	MailboxShared    = "shared"
+	MailboxRoom      = "room"
+	MailboxEquipment = "equipment"
+)
 
 // User is a directory user.
 type User struct {
@@ -52,7 +88,9 @@ type User struct {
 	UPN         string
 	Mail        string
 	DisplayName string
+	Department  string
 	Enabled     bool
+	Removed     bool // a users/delta tombstone
 }
 
 // Drives reads and writes OneDrive (and, later, SharePoint document libraries).

@@ -12,7 +12,7 @@ import (
 	"github.com/holdfast/holdfast/internal/graphapi"
 )
 
-var userFields = []string{"id", "userPrincipalName", "mail", "displayName", "accountEnabled"}
+var userFields = []string{"id", "userPrincipalName", "mail", "displayName", "accountEnabled", "department"}
 
 var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
@@ -67,5 +67,6 @@ func (c *Client) Users(ctx context.Context) ([]graphapi.User, error) {
 
 func user(u models.Userable) graphapi.User {
 	return graphapi.User{ID: deref(u.GetId()), UPN: deref(u.GetUserPrincipalName()), Mail: deref(u.GetMail()),
-		DisplayName: deref(u.GetDisplayName()), Enabled: u.GetAccountEnabled() == nil || *u.GetAccountEnabled()}
+		DisplayName: deref(u.GetDisplayName()), Department: deref(u.GetDepartment()),
+		Enabled: u.GetAccountEnabled() == nil || *u.GetAccountEnabled()}
 }
