@@ -114,8 +114,13 @@ func (a *Activities) BackupContainer(ctx context.Context, in ContainerInput) (Co
 	defer slots.Release(1)
 	sess := a.Vault.NewSession(snap.TenantID, ring.Current())
 	defer sess.Discard() // a no-op after the final Flush; drops the pending pack of a failed run
+	profile, err := a.Catalog.UserProfile(ctx, snap.TenantID, snap.UserID)
+	if err != nil {
+		return ContainerResult{}, classify(err)
+	}
 	d := &backup.Drive{Graph: g, Catalog: a.Catalog, Session: sess,
-		Key: snap.Key(), Snapshot: snap.ID, DriveID: in.ContainerID, Concurrency: a.DownloadConcurrency, Downloads: a.downloadSlots(),
+		Exclude: backup.Exclusions{Extensions: profile.ExcludeExtensions, Folders: profile.ExcludeFolders},
+		Key:     snap.Key(), Snapshot: snap.ID, DriveID: in.ContainerID, Concurrency: a.DownloadConcurrency, Downloads: a.downloadSlots(),
 		Progress: func(c backup.Cursor) { hb.set(c) },
 		Log:      a.log().With("snapshot", snap.ID, "container", in.ContainerID)}
 	res, err := d.Run(ctx, from)

@@ -63,91 +63,117 @@ var continueAfter = 500
 // ManualBackupWorkflow is "Backup now" for a selection of user-apps: a
 // sliding window of child BackupWorkflows, each under the user-app's
 // fixed ID, so a backup already running for a user-app is joined rather
-// than duplicated.
+// than duplicated. It continues as new (with the rest and the summary so
+// far) before its history grows large.
 func ManualBackupWorkflow(ctx workflow.Context, in FanOutInput) (FanOutSummary, error) {
-	return fanOut(ctx, in, ManualBackupWorkflow)
-}
-
-// fanOut runs in.Targets through child BackupWorkflows, at most Window at
-// a time, continuing as new (with the rest and the summary so far) before
-// the history grows large.
-func fanOut(ctx workflow.Context, in FanOutInput, self any) (FanOutSummary, error) {
-	if in.Window <= 0 {
-		in.Window = defaultWindow
-	}
 	if in.Summary.Total == 0 {
 		in.Summary.Total = len(in.Targets)
 	}
-	sum := in.Summary
-	pending := in.Targets
-	running := 0
-	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (FanOutProgress, error) {
-		return FanOutProgress{FanOutSummary: sum, Running: running, Pending: len(pending)}, nil
-	}); err != nil {
-		return sum, err
+	f := newFanOut(ctx, in.TenantID, in.Trigger, in.Window, in.Summary)
+	f.pending = in.Targets
+	if err := f.progress(ctx); err != nil {
+		return f.sum, err
 	}
+	if err := f.run(ctx); err != nil {
+		return f.sum, err
+	}
+	if len(f.pending) > 0 {
+		return f.sum, workflow.NewContinueAsNewError(ctx, ManualBackupWorkflow, FanOutInput{TenantID: in.TenantID,
+			Targets: f.pending, Trigger: in.Trigger, Window: in.Window, Summary: f.sum})
+	}
+	return f.sum, nil
+}
 
-	started, finished := 0, 0
-	record := func(t Target, res activities.SnapshotSummary, err error) {
-		running--
-		finished++
-		switch {
-		case err != nil || res.State == "failed":
-			sum.Failed++
-			msg := res.Error
-			if err != nil {
-				msg = message(err)
-			}
-			if len(sum.Failures) < maxListed {
-				sum.Failures = append(sum.Failures, TargetFailure{Target: t, Error: msg})
-			}
-		case res.State == "partial":
-			sum.Partial++
-		default:
-			sum.Complete++
+// fanOut runs user-app backups as child workflows, Window at a time.
+type fanOut struct {
+	tenantID, trigger string
+	window            int
+	sum               FanOutSummary
+	pending           []Target
+	running           int
+	started, finished int
+}
+
+func newFanOut(ctx workflow.Context, tenantID, trigger string, window int, sum FanOutSummary) *fanOut {
+	if window <= 0 {
+		window = defaultWindow
+	}
+	return &fanOut{tenantID: tenantID, trigger: trigger, window: window, sum: sum}
+}
+
+// progress answers the progress query.
+func (f *fanOut) progress(ctx workflow.Context) error {
+	return workflow.SetQueryHandler(ctx, ProgressQuery, func() (FanOutProgress, error) {
+		return FanOutProgress{FanOutSummary: f.sum, Running: f.running, Pending: len(f.pending)}, nil
+	})
+}
+
+// full says whether this run has started as many children as it should
+// before continuing as new.
+func (f *fanOut) full() bool { return f.started >= continueAfter }
+
+// run starts the pending targets until they are all done, or until this
+// run has started continueAfter of them (the rest stay pending), and
+// waits for the running ones.
+func (f *fanOut) run(ctx workflow.Context) error {
+	for len(f.pending) > 0 || f.running > 0 {
+		for f.running < f.window && len(f.pending) > 0 && !f.full() {
+			f.start(ctx, f.pending[0])
+			f.pending = f.pending[1:]
 		}
-		sum.Items += res.ItemsChanged
-		sum.BytesNew += res.BytesNew
-		if res.SnapshotID != 0 && len(sum.Snapshots) < maxListed {
-			sum.Snapshots = append(sum.Snapshots, res.SnapshotID)
+		if f.running == 0 {
+			return nil
+		}
+		seen := f.finished
+		if err := workflow.Await(ctx, func() bool { return f.finished > seen }); err != nil {
+			return err
 		}
 	}
-	start := func(t Target) {
-		running++
-		started++
-		id := BackupWorkflowID(in.TenantID, t.UserID, t.App)
-		workflow.Go(ctx, func(gctx workflow.Context) {
-			cctx := workflow.WithChildOptions(gctx, workflow.ChildWorkflowOptions{
-				WorkflowID:        id,
-				ParentClosePolicy: enums.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
-			})
-			var res activities.SnapshotSummary
-			err := workflow.ExecuteChildWorkflow(cctx, BackupWorkflow,
-				BackupInput{TenantID: in.TenantID, UserID: t.UserID, App: t.App, Trigger: in.Trigger}).Get(gctx, &res)
-			if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
-				// Another backup of this user-app is running: wait for it.
-				err = workflow.ExecuteActivity(withData(gctx), a.AwaitBackup, activities.AwaitInput{WorkflowID: id}).Get(gctx, &res)
-			}
-			record(t, res, err)
+	return nil
+}
+
+func (f *fanOut) start(ctx workflow.Context, t Target) {
+	f.running++
+	f.started++
+	id := BackupWorkflowID(f.tenantID, t.UserID, t.App)
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		cctx := workflow.WithChildOptions(gctx, workflow.ChildWorkflowOptions{
+			WorkflowID:        id,
+			ParentClosePolicy: enums.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
 		})
-	}
+		var res activities.SnapshotSummary
+		err := workflow.ExecuteChildWorkflow(cctx, BackupWorkflow,
+			BackupInput{TenantID: f.tenantID, UserID: t.UserID, App: t.App, Trigger: f.trigger}).Get(gctx, &res)
+		if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+			// Another backup of this user-app is running: wait for it.
+			err = workflow.ExecuteActivity(withData(gctx), a.AwaitBackup, activities.AwaitInput{WorkflowID: id}).Get(gctx, &res)
+		}
+		f.record(t, res, err)
+	})
+}
 
-	for len(pending) > 0 || running > 0 {
-		for running < in.Window && len(pending) > 0 && started < continueAfter {
-			start(pending[0])
-			pending = pending[1:]
+func (f *fanOut) record(t Target, res activities.SnapshotSummary, err error) {
+	f.running--
+	f.finished++
+	sum := &f.sum
+	switch {
+	case err != nil || res.State == "failed":
+		sum.Failed++
+		msg := res.Error
+		if err != nil {
+			msg = message(err)
 		}
-		if running == 0 {
-			break
+		if len(sum.Failures) < maxListed {
+			sum.Failures = append(sum.Failures, TargetFailure{Target: t, Error: msg})
 		}
-		seen := finished
-		if err := workflow.Await(ctx, func() bool { return finished > seen }); err != nil {
-			return sum, err
-		}
+	case res.State == "partial":
+		sum.Partial++
+	default:
+		sum.Complete++
 	}
-	if len(pending) > 0 {
-		return sum, workflow.NewContinueAsNewError(ctx, self, FanOutInput{TenantID: in.TenantID, Targets: pending,
-			Trigger: in.Trigger, Window: in.Window, Summary: sum})
+	sum.Items += res.ItemsChanged
+	sum.BytesNew += res.BytesNew
+	if res.SnapshotID != 0 && len(sum.Snapshots) < maxListed {
+		sum.Snapshots = append(sum.Snapshots, res.SnapshotID)
 	}
-	return sum, nil
 }

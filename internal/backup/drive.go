@@ -73,6 +73,9 @@ type Drive struct {
 	FlushBytes int64
 	// FlushEvery bounds the time between durable steps (default 30 s).
 	FlushEvery time.Duration
+	// Exclude leaves items out (a profile's exclusions); excluded items
+	// backed up before drop out of the snapshot.
+	Exclude Exclusions
 	// Progress receives the cursor each time it becomes durable.
 	Progress func(Cursor)
 	Log      *slog.Logger
@@ -108,6 +111,7 @@ type run struct {
 	failures  []catalog.ItemFailure
 	newBytes  int64 // content stored since the last flush
 	lastFlush time.Time
+	tree      *folderTree // for exclusions by folder
 	mu        sync.Mutex
 }
 
@@ -122,6 +126,11 @@ func (d *Drive) Run(ctx context.Context, from Cursor) (Result, error) {
 			return Result{}, err
 		}
 		r.cur = Cursor{Started: true, Link: link, Full: link == ""}
+	}
+	if !d.Exclude.Empty() {
+		if err := r.loadTree(ctx); err != nil {
+			return Result{}, err
+		}
 	}
 	if err := r.loop(ctx); err != nil {
 		// Keep what is complete: it makes the retry cheaper.
@@ -245,6 +254,9 @@ func (r *run) page(ctx context.Context, items []graphapi.DriveItem) error {
 	if err != nil {
 		return err
 	}
+	if r.tree != nil {
+		r.learnFolders(items)
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.Concurrency)
@@ -252,6 +264,12 @@ func (r *run) page(ctx context.Context, items []graphapi.DriveItem) error {
 		it := items[last[id]]
 		prev, known := current[id]
 		r.cur.Items++
+		if r.tree != nil && !it.Deleted && r.excluded(it) {
+			if known {
+				r.stage(catalog.StagedItem{Op: catalog.OpDelete, ItemVersion: catalog.ItemVersion{ItemID: id, ContainerID: r.DriveID}})
+			}
+			continue
+		}
 		switch decide(it, prev, known) {
 		case skip:
 		case seen:
@@ -443,3 +461,43 @@ type storeError struct{ err error }
 
 func (e *storeError) Error() string { return "storing content: " + e.err.Error() }
 func (e *storeError) Unwrap() error { return e.err }
+
+// loadTree reads the drive's current folders, to place items by path.
+func (r *run) loadTree(ctx context.Context) error {
+	folders, err := r.Catalog.CurrentFolders(ctx, r.Key, r.DriveID)
+	if err != nil {
+		return err
+	}
+	r.tree = &folderTree{folders: map[string]folderNode{}}
+	for _, f := range folders {
+		if f.Kind == string(graphapi.KindRoot) {
+			r.tree.root = f.ItemID
+			continue
+		}
+		r.tree.folders[f.ItemID] = folderNode{name: f.Name, parent: f.ParentID}
+	}
+	return nil
+}
+
+// learnFolders updates the tree with a page's folders (before any item of
+// the page is placed: a page may list a file before its folder).
+func (r *run) learnFolders(items []graphapi.DriveItem) {
+	for _, it := range items {
+		switch {
+		case it.Kind == graphapi.KindRoot:
+			r.tree.root = it.ID
+		case it.Deleted:
+			delete(r.tree.folders, it.ID)
+		case it.Kind != graphapi.KindFile:
+			r.tree.folders[it.ID] = folderNode{name: it.Name, parent: it.ParentID}
+		}
+	}
+}
+
+func (r *run) excluded(it graphapi.DriveItem) bool {
+	if it.Kind == graphapi.KindRoot {
+		return false
+	}
+	p, ok := r.tree.pathOf(it.ParentID, it.Name)
+	return ok && r.Exclude.Match(p, it.Kind != graphapi.KindFile)
+}

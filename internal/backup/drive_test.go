@@ -271,3 +271,28 @@ type fakeUnauthorized struct{ *fakeDrive }
 func (f *fakeUnauthorized) Download(context.Context, string, graphapi.DriveItem) (io.ReadCloser, error) {
 	return nil, &graphapi.Error{Status: 401, Code: "InvalidAuthenticationToken"}
 }
+
+func TestExclusionsLeaveItemsOut(t *testing.T) {
+	e := newEnv(t)
+	inDocs := file("d", "report.txt", []byte("in docs"))
+	inDocs.ParentID = "docs"
+	e.drive.content["d"] = []byte("in docs")
+	tmp := file("x", "scratch.TMP", []byte("scratch"))
+	e.drive.content["x"] = []byte("scratch")
+	p := e.drive.pages[""]
+	p.Items = append([]graphapi.DriveItem{inDocs, tmp}, p.Items...) // a file before its folder
+	e.drive.pages[""] = p
+
+	ctx := context.Background()
+	snap, err := e.store.OpenSnapshot(ctx, e.k, "manual", "run")
+	require.NoError(t, err)
+	require.NoError(t, e.store.AddSnapshotContainer(ctx, snap.ID, "d1", "drive", "OneDrive"))
+	d := &Drive{Graph: e.drive, Catalog: e.store, Session: e.vault.NewSession("t1", e.keys), Key: e.k, Snapshot: snap.ID,
+		DriveID: "d1", Exclude: Exclusions{Extensions: []string{".tmp"}, Folders: []string{"/Docs"}}}
+	res, err := d.Run(ctx, Cursor{})
+	require.NoError(t, err)
+	done, err := e.store.CommitSnapshot(ctx, snap.ID, res.BytesNew)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]bool{"": true, "a.txt": true, "b.txt": true, "c.txt": true}, e.names(done))
+	assert.Zero(t, e.drive.downloads["d"]+e.drive.downloads["x"], "excluded content is never fetched")
+}

@@ -178,3 +178,20 @@ func (s *Store) RetryItems(ctx context.Context, k UserApp, containerID string) (
 		k.TenantID, k.UserID, k.App, containerID)
 	return ids, err
 }
+
+// Folder is a current folder of a container, for resolving paths.
+type Folder struct {
+	ItemID   string `db:"item_id"`
+	ParentID string `db:"parent_id"`
+	Name     string `db:"name"`
+	Kind     string `db:"kind"`
+}
+
+// CurrentFolders lists a container's current folders (and its root).
+func (s *Store) CurrentFolders(ctx context.Context, k UserApp, containerID string) ([]Folder, error) {
+	var out []Folder
+	err := s.db.SelectContext(ctx, &out, s.q(`SELECT item_id, parent_id, name, kind FROM item_versions
+		WHERE tenant_id = ? AND user_id = ? AND app = ? AND container_id = ? AND to_snap IS NULL AND kind IN ('folder', 'package', 'root')`),
+		k.TenantID, k.UserID, k.App, containerID)
+	return out, err
+}

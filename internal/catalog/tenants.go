@@ -156,3 +156,35 @@ func (s *Store) TenantKeys(ctx context.Context, tenantID string) ([]TenantKey, e
 	}
 	return out, nil
 }
+
+// Rewrapped is a tenant's keys and credential wrapped under a new KEK.
+type Rewrapped struct {
+	TenantID   string
+	Keys       []TenantKey // same key IDs, new wrapping
+	Credential []byte
+}
+
+// Rewrap stores re-wrapped keys and credentials of every tenant in one
+// transaction: a KEK rotation happens whole or not at all.
+func (s *Store) Rewrap(ctx context.Context, all []Rewrapped) error {
+	return s.tx(ctx, func(tx *sqlx.Tx) error {
+		for _, r := range all {
+			for _, k := range r.Keys {
+				res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE tenant_keys SET wrapped_data_key = ?, wrapped_chunk_key = ?
+					WHERE tenant_id = ? AND key_id = ?`), base64.StdEncoding.EncodeToString(k.WrappedDataKey),
+					base64.StdEncoding.EncodeToString(k.WrappedChunkKey), r.TenantID, k.KeyID)
+				if err != nil {
+					return err
+				}
+				if n, _ := res.RowsAffected(); n != 1 {
+					return fmt.Errorf("tenant %s key %s: %w", r.TenantID, k.KeyID, ErrNotFound)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE tenants SET credential = ? WHERE id = ?`),
+				base64.StdEncoding.EncodeToString(r.Credential), r.TenantID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

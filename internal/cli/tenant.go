@@ -197,7 +197,7 @@ func (a *app) tenantListCmd() *cobra.Command {
 
 func (a *app) keyCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "key", Short: "Key-encryption keys"}
-	cmd.AddCommand(&cobra.Command{
+	cmd.AddCommand(a.keyRotateCmd(), a.keyStatusCmd(), &cobra.Command{
 		Use:   "new-local-kek",
 		Short: "Print a new random base64key:// KEK URL (for evaluation; use a cloud KMS in production)",
 		Args:  cobra.NoArgs,
