@@ -22,7 +22,8 @@ import (
 //	POST /_sim/consent           {"consented":bool,"roles":[…]} sets the app's grant directly
 //	GET  /_sim/counters          Counters;  POST /_sim/counters/reset
 //	GET  /_sim/manifest?user=X   []ManifestEntry
-//	GET  /_sim/users             []UserInfo
+//	GET  /_sim/users             []UserInfo;  POST /_sim/users  AddUserRequest → UserInfo
+//	GET  /_sim/manifest/mail?user=X, /_sim/manifest/events?user=X, /_sim/manifest/contacts?user=X
 //	GET  /_sim/info              Info
 
 // ManifestEntry is one item of a drive as the simulator holds it (the truth restores are
@@ -38,13 +39,34 @@ type ManifestEntry struct {
 	Modified     time.Time `json:"modified"`
 }
 
-// UserInfo identifies a user and their drive.
+// UserInfo identifies a user, their drive and their mailboxes.
 type UserInfo struct {
-	ID          string `json:"id"`
-	UPN         string `json:"upn"`
-	Mail        string `json:"mail"`
-	DisplayName string `json:"display_name"`
-	DriveID     string `json:"drive_id"`
+	ID               string `json:"id"`
+	UPN              string `json:"upn"`
+	Mail             string `json:"mail"`
+	DisplayName      string `json:"display_name"`
+	DriveID          string `json:"drive_id"`           // "" when the user has no OneDrive
+	Kind             string `json:"kind"`               // mailbox kind: user | shared | room | equipment | none
+	MailboxID        string `json:"mailbox_id"`         // primaryMailboxId, "" without a mailbox
+	ArchiveMailboxID string `json:"archive_mailbox_id"` // the In-Place Archive's, "" without one
+	Department       string `json:"department"`
+}
+
+func userInfo(u *user) UserInfo {
+	ui := UserInfo{ID: u.id, UPN: u.upn, Mail: u.mail, DisplayName: u.displayName, Kind: u.kind.String(), Department: u.department}
+	if u.kind == mbxNone {
+		ui.Mail = ""
+	}
+	if u.drive != nil {
+		ui.DriveID = u.drive.id
+	}
+	if u.mbx != nil {
+		ui.MailboxID = u.mbx.id
+		if u.mbx.arch != nil {
+			ui.ArchiveMailboxID = u.mbx.arch.id
+		}
+	}
+	return ui
 }
 
 // Users lists the tenant's users in directory order.
@@ -53,7 +75,7 @@ func (s *Server) Users() []UserInfo {
 	defer s.t.mu.RUnlock()
 	out := make([]UserInfo, 0, len(s.t.users))
 	for _, u := range s.t.users {
-		out = append(out, UserInfo{ID: u.id, UPN: u.upn, Mail: u.mail, DisplayName: u.displayName, DriveID: u.drive.id})
+		out = append(out, userInfo(u))
 	}
 	return out
 }
@@ -67,6 +89,10 @@ func (s *Server) Manifest(userKey string) ([]ManifestEntry, error) {
 		return nil, fmt.Errorf("graphsim: unknown user %q", userKey)
 	}
 	d := u.drive
+	if d == nil {
+		s.t.mu.RUnlock()
+		return nil, fmt.Errorf("graphsim: user %q has no drive", userKey)
+	}
 	order := d.ensureCache().order
 	snaps := make([]itemSnap, 0, len(order))
 	for _, idx := range order[1:] {
@@ -101,7 +127,13 @@ func (s *Server) Counters() Counters { return s.ctr.snapshot() }
 func (s *Server) ResetCounters() { s.ctr.reset() }
 
 // SetThrottleScale changes the throttling budget multiplier (0 turns throttling off).
-func (s *Server) SetThrottleScale(f float64) { s.thr.setScale(f) }
+func (s *Server) SetThrottleScale(f float64) {
+	s.thr.setScale(f)
+	s.othr.setScale(f)
+}
+
+// SetMailboxLatency delays every Outlook request by d while it counts as in flight.
+func (s *Server) SetMailboxLatency(d time.Duration) { s.othr.setLatency(d) }
 
 // SetFaultRate changes the fraction of requests that get an injected fault.
 func (s *Server) SetFaultRate(f float64) { s.flt.setRate(f) }
@@ -123,7 +155,30 @@ func (s *Server) invalidate(driveID, code string) {
 	}
 	if driveID == "" {
 		s.t.usersGen++
+		s.t.groupsGen++
+		for _, mb := range s.t.mailboxes {
+			mb.tokenGen++
+			mb.resyncCode = ""
+		}
 	}
+}
+
+// InvalidateMailboxDeltaTokens makes every mail, folder, contact and calendar-view delta token
+// of a user's mailbox (and archive) answer 410 from now on, with code ("" = SyncStateNotFound).
+func (s *Server) InvalidateMailboxDeltaTokens(userKey, code string) error {
+	s.t.mu.Lock()
+	defer s.t.mu.Unlock()
+	u, err := s.mailboxOf(userKey)
+	if err != nil {
+		return err
+	}
+	for _, mb := range []*mailbox{u.mbx, u.mbx.arch} {
+		if mb != nil {
+			mb.tokenGen++
+			mb.resyncCode = code
+		}
+	}
+	return nil
 }
 
 // RevokeTokens makes every access token issued so far fail with 401.
@@ -195,9 +250,18 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	case "POST /delta/invalidate":
 		var req struct {
 			DriveID string `json:"drive_id"`
+			User    string `json:"user"` // a mailbox's delta tokens instead
 			Code    string `json:"code"`
 		}
 		if !decode(&req) {
+			return
+		}
+		if req.User != "" {
+			if err := s.InvalidateMailboxDeltaTokens(req.User, req.Code); err != nil {
+				bad(err)
+				return
+			}
+			writeJSONPlain(w, http.StatusOK, map[string]any{"invalidated": req.User})
 			return
 		}
 		if req.Code == "" {
@@ -207,11 +271,15 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		writeJSONPlain(w, http.StatusOK, map[string]any{"invalidated": req.DriveID})
 	case "POST /config":
 		var req struct {
-			ThrottleScale *float64 `json:"throttle_scale"`
-			FaultRate     *float64 `json:"fault_rate"`
+			ThrottleScale    *float64 `json:"throttle_scale"`
+			FaultRate        *float64 `json:"fault_rate"`
+			MailboxLatencyMS *int     `json:"mailbox_latency_ms"`
 		}
 		if !decode(&req) {
 			return
+		}
+		if req.MailboxLatencyMS != nil {
+			s.SetMailboxLatency(time.Duration(*req.MailboxLatencyMS) * time.Millisecond)
 		}
 		if req.ThrottleScale != nil {
 			s.SetThrottleScale(*req.ThrottleScale)
@@ -238,6 +306,33 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	case "POST /counters/reset":
 		s.ResetCounters()
 		writeJSONPlain(w, http.StatusOK, map[string]any{"ok": true})
+	case "POST /users":
+		var req AddUserRequest
+		if !decode(&req) {
+			return
+		}
+		ui, err := s.AddUser(req)
+		if err != nil {
+			bad(err)
+			return
+		}
+		writeJSONPlain(w, http.StatusCreated, ui)
+	case "GET /manifest/mail", "GET /manifest/events", "GET /manifest/contacts":
+		var v any
+		var err error
+		switch user := r.URL.Query().Get("user"); route {
+		case "GET /manifest/mail":
+			v, err = s.MailManifest(user)
+		case "GET /manifest/events":
+			v, err = s.EventManifest(user)
+		default:
+			v, err = s.ContactManifest(user)
+		}
+		if err != nil {
+			writeJSONPlain(w, http.StatusNotFound, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSONPlain(w, http.StatusOK, v)
 	case "GET /manifest":
 		m, err := s.Manifest(r.URL.Query().Get("user"))
 		if err != nil {

@@ -41,7 +41,7 @@ func TestAdminAPI(t *testing.T) {
 
 	var users []UserInfo
 	require.Equal(t, 200, c.admin("GET", "/users", nil, &users))
-	require.Len(t, users, 3)
+	require.Len(t, users, 3+specialAccounts)
 
 	var man []ManifestEntry
 	require.Equal(t, 200, c.admin("GET", "/manifest?user="+u.UPN, nil, &man))
@@ -106,7 +106,7 @@ func TestImportDir(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "new.person@contoso.com/onedrive/Empty"), 0o755))
 
 	s := startSim(t, Options{Users: 2, FilesPerUser: 30, ImportDir: dir})
-	require.Len(t, s.Users(), 3)
+	require.Len(t, s.Users(), 3+specialAccounts)
 	man, err := s.Manifest("new.person@contoso.com")
 	require.NoError(t, err)
 	got := map[string]ManifestEntry{}

@@ -126,3 +126,6 @@ func (bl *blob) hashesOf() (*fileHashes, error) {
 	bl.hashes.Store(h)
 	return h, nil
 }
+
+// openBlob opens a blob's bytes for reading.
+func openBlob(bl *blob) (io.ReadCloser, error) { return os.Open(bl.path) }

@@ -8,6 +8,12 @@ type Counters struct {
 	Throttled  int64                       `json:"throttled"` // answered 429/503 by the throttle
 	Faults     int64                       `json:"faults"`    // injected faults (5xx, latency, drops)
 	ByEndpoint map[string]EndpointCounters `json:"by_endpoint"`
+
+	// MaxMailboxConcurrency is the most requests ever in flight to one mailbox at once
+	// (counting those answered 429), and MailboxPeakConcurrency the same per mailbox owner's
+	// user ID: Outlook allows 4.
+	MaxMailboxConcurrency  int            `json:"max_mailbox_concurrency"`
+	MailboxPeakConcurrency map[string]int `json:"mailbox_peak_concurrency"`
 }
 
 // EndpointCounters are per endpoint class ("users", "drive.delta", "download", …).
@@ -22,7 +28,16 @@ type counters struct {
 }
 
 func newCounters() *counters {
-	return &counters{c: Counters{ByEndpoint: map[string]EndpointCounters{}}}
+	return &counters{c: Counters{ByEndpoint: map[string]EndpointCounters{}, MailboxPeakConcurrency: map[string]int{}}}
+}
+
+func (c *counters) mailboxInflight(owner string, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n > c.c.MailboxPeakConcurrency[owner] {
+		c.c.MailboxPeakConcurrency[owner] = n
+	}
+	c.c.MaxMailboxConcurrency = max(c.c.MaxMailboxConcurrency, n)
 }
 
 func (c *counters) served(class string) {
@@ -57,11 +72,15 @@ func (c *counters) snapshot() Counters {
 	for k, v := range c.c.ByEndpoint {
 		out.ByEndpoint[k] = v
 	}
+	out.MailboxPeakConcurrency = make(map[string]int, len(c.c.MailboxPeakConcurrency))
+	for k, v := range c.c.MailboxPeakConcurrency {
+		out.MailboxPeakConcurrency[k] = v
+	}
 	return out
 }
 
 func (c *counters) reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.c = Counters{ByEndpoint: map[string]EndpointCounters{}}
+	c.c = Counters{ByEndpoint: map[string]EndpointCounters{}, MailboxPeakConcurrency: map[string]int{}}
 }

@@ -19,6 +19,9 @@ func (s *Server) resolveDrive(dr driveRef) (*drive, *apiError) {
 		if u == nil {
 			return nil, userNotFound(dr.user)
 		}
+		if u.drive == nil {
+			return nil, newAPIError(http.StatusNotFound, "ResourceNotFound", "User's mysite not found.")
+		}
 		if dr.id != "" && dr.id != u.drive.id {
 			return nil, newAPIError(http.StatusNotFound, "itemNotFound", "The requested drive was not found.")
 		}

@@ -2,6 +2,7 @@ package graphsim
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -15,7 +16,10 @@ import (
 //
 // String comparisons are case-insensitive, as Entra ID's are for these properties.
 
-type userPred func(*user) bool
+type userPred = pred[*user]
+
+// pred is a compiled $filter.
+type pred[T any] func(T) bool
 
 var filterProps = map[string]func(*user) string{
 	"id":                func(u *user) string { return u.id },
@@ -28,25 +32,30 @@ var filterProps = map[string]func(*user) string{
 	"officelocation":    func(u *user) string { return u.officeLocation },
 	"usagelocation":     func(u *user) string { return u.usageLocation },
 	"mailnickname":      func(u *user) string { return strings.SplitN(u.upn, "@", 2)[0] },
-	"accountenabled":    func(u *user) string { return "true" },
+	"accountenabled":    func(u *user) string { return strings.ToLower(strconv.FormatBool(u.accountEnabled)) },
+	"department":        func(u *user) string { return u.department },
 	"usertype":          func(u *user) string { return "Member" },
 }
 
-type filterParser struct {
-	toks []string
-	pos  int
+type filterParser[T any] struct {
+	toks  []string
+	pos   int
+	props map[string]func(T) string
 }
 
 func errFilter(msg string) *apiError {
 	return newAPIError(http.StatusBadRequest, "BadRequest", "Invalid filter clause: "+msg)
 }
 
-func parseUserFilter(f string) (userPred, *apiError) {
+func parseUserFilter(f string) (userPred, *apiError) { return parseFilter(f, filterProps) }
+
+// parseFilter compiles a $filter over the given string-valued properties.
+func parseFilter[T any](f string, props map[string]func(T) string) (pred[T], *apiError) {
 	toks, e := tokenizeFilter(f)
 	if e != nil {
 		return nil, e
 	}
-	p := &filterParser{toks: toks}
+	p := &filterParser[T]{toks: toks, props: props}
 	pred, e := p.expr()
 	if e != nil {
 		return nil, e
@@ -99,43 +108,43 @@ func tokenizeFilter(f string) ([]string, *apiError) {
 	return toks, nil
 }
 
-func (p *filterParser) peek() string {
+func (p *filterParser[T]) peek() string {
 	if p.pos < len(p.toks) {
 		return p.toks[p.pos]
 	}
 	return ""
 }
 
-func (p *filterParser) next() string { t := p.peek(); p.pos++; return t }
+func (p *filterParser[T]) next() string { t := p.peek(); p.pos++; return t }
 
-func (p *filterParser) expect(t string) *apiError {
+func (p *filterParser[T]) expect(t string) *apiError {
 	if !strings.EqualFold(p.next(), t) {
 		return errFilter("expected '" + t + "'")
 	}
 	return nil
 }
 
-func (p *filterParser) expr() (userPred, *apiError) {
+func (p *filterParser[T]) expr() (pred[T], *apiError) {
 	l, e := p.term()
 	for e == nil && strings.EqualFold(p.peek(), "or") {
 		p.next()
-		var r userPred
+		var r pred[T]
 		if r, e = p.term(); e == nil {
 			a, b := l, r
-			l = func(u *user) bool { return a(u) || b(u) }
+			l = func(u T) bool { return a(u) || b(u) }
 		}
 	}
 	return l, e
 }
 
-func (p *filterParser) term() (userPred, *apiError) {
+func (p *filterParser[T]) term() (pred[T], *apiError) {
 	l, e := p.factor()
 	for e == nil && strings.EqualFold(p.peek(), "and") {
 		p.next()
-		var r userPred
+		var r pred[T]
 		if r, e = p.factor(); e == nil {
 			a, b := l, r
-			l = func(u *user) bool { return a(u) && b(u) }
+			l = func(u T) bool { return a(u) && b(u) }
 		}
 	}
 	return l, e
@@ -153,7 +162,7 @@ func literal(t string) (string, bool) {
 	return "", false
 }
 
-func (p *filterParser) factor() (userPred, *apiError) {
+func (p *filterParser[T]) factor() (pred[T], *apiError) {
 	t := p.next()
 	switch {
 	case t == "(":
@@ -167,12 +176,12 @@ func (p *filterParser) factor() (userPred, *apiError) {
 		if e != nil {
 			return nil, e
 		}
-		return func(u *user) bool { return !inner(u) }, nil
+		return func(u T) bool { return !inner(u) }, nil
 	case strings.EqualFold(t, "startswith"):
 		if e := p.expect("("); e != nil {
 			return nil, e
 		}
-		get, ok := filterProps[strings.ToLower(p.next())]
+		get, ok := p.props[strings.ToLower(p.next())]
 		if !ok {
 			return nil, errUnsupportedFilter()
 		}
@@ -187,9 +196,9 @@ func (p *filterParser) factor() (userPred, *apiError) {
 			return nil, e
 		}
 		lv := strings.ToLower(v)
-		return func(u *user) bool { return strings.HasPrefix(strings.ToLower(get(u)), lv) }, nil
+		return func(u T) bool { return strings.HasPrefix(strings.ToLower(get(u)), lv) }, nil
 	}
-	get, ok := filterProps[strings.ToLower(t)]
+	get, ok := p.props[strings.ToLower(t)]
 	if !ok {
 		return nil, errUnsupportedFilter()
 	}
@@ -199,7 +208,7 @@ func (p *filterParser) factor() (userPred, *apiError) {
 		if !ok {
 			return nil, errFilter("expected a literal")
 		}
-		return func(u *user) bool { return strings.EqualFold(get(u), v) == (op == "eq") }, nil
+		return func(u T) bool { return strings.EqualFold(get(u), v) == (op == "eq") }, nil
 	case "in":
 		if e := p.expect("("); e != nil {
 			return nil, e
@@ -217,7 +226,7 @@ func (p *filterParser) factor() (userPred, *apiError) {
 				return nil, errFilter("expected ',' or ')'")
 			}
 		}
-		return func(u *user) bool {
+		return func(u T) bool {
 			for _, v := range vals {
 				if strings.EqualFold(get(u), v) {
 					return true

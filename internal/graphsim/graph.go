@@ -69,6 +69,7 @@ type route struct {
 	class string   // counters' endpoint class
 	perm  permKind // roles required
 	cost  int      // SharePoint resource units; 0 = not throttled
+	mbx   *mailbox // Outlook routes: the mailbox addressed (Outlook throttling applies)
 	serve func(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 }
 
@@ -79,12 +80,41 @@ const (
 	permUsers
 	permFilesRead
 	permFilesWrite
+	permMailRead
+	permMailWrite
+	permCalRead
+	permCalWrite
+	permContactsRead
+	permContactsWrite
+	permMailboxSettings
+	permExchangeSettings
+	permGroups
+	permGroupMembers
+	permImportExport
+	permImportExportRead
 )
 
 var permRoles = map[permKind][]string{
-	permUsers:      {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
-	permFilesRead:  {"Files.Read.All", "Files.ReadWrite.All", "Sites.Read.All", "Sites.ReadWrite.All"},
-	permFilesWrite: {"Files.ReadWrite.All", "Sites.ReadWrite.All"},
+	permUsers:            {"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+	permFilesRead:        {"Files.Read.All", "Files.ReadWrite.All", "Sites.Read.All", "Sites.ReadWrite.All"},
+	permFilesWrite:       {"Files.ReadWrite.All", "Sites.ReadWrite.All"},
+	permMailRead:         {"Mail.Read", "Mail.ReadWrite"},
+	permMailWrite:        {"Mail.ReadWrite"},
+	permCalRead:          {"Calendars.Read", "Calendars.ReadWrite"},
+	permCalWrite:         {"Calendars.ReadWrite"},
+	permContactsRead:     {"Contacts.Read", "Contacts.ReadWrite"},
+	permContactsWrite:    {"Contacts.ReadWrite"},
+	permMailboxSettings:  {"MailboxSettings.Read", "MailboxSettings.ReadWrite"},
+	permExchangeSettings: {"MailboxSettings.Read", "MailboxSettings.ReadWrite", "User.Read.All", "Directory.Read.All"},
+	permGroups:           {"Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+	permGroupMembers:     {"GroupMember.Read.All", "Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
+	permImportExport:     {"MailboxItem.ImportExport.All"},
+	permImportExportRead: {"MailboxItem.ImportExport.All", "MailboxItem.Read.All", "MailboxFolder.Read.All", "MailboxFolder.ReadWrite.All"},
+}
+
+// outlookPerm reports whether a permission kind is an Exchange one (403 ErrorAccessDenied).
+func outlookPerm(p permKind) bool {
+	return p >= permMailRead && p <= permExchangeSettings || p >= permImportExport
 }
 
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
@@ -98,14 +128,21 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		return
 	}
 	if rt.perm != permNone && !rc.claims.hasRole(permRoles[rt.perm]...) {
-		if rt.perm == permUsers {
+		switch {
+		case rt.perm == permUsers || rt.perm == permGroups || rt.perm == permGroupMembers:
 			writeAPIError(w, rc, newAPIError(http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."))
-		} else {
+		case outlookPerm(rt.perm):
+			writeAPIError(w, rc, newAPIError(http.StatusForbidden, "ErrorAccessDenied", "Access is denied. Check credentials and try again."))
+		default:
 			writeAPIError(w, rc, newAPIError(http.StatusForbidden, "accessDenied", "Access denied. The application does not have the required application permissions (roles) for this operation."))
 		}
 		return
 	}
 	if !s.admit(w, rc, rt.class, rt.cost) {
+		return
+	}
+	if rt.mbx != nil {
+		s.serveOutlook(w, r, rc, rt)
 		return
 	}
 	s.ctr.served(rt.class)

@@ -20,6 +20,10 @@ import (
 
 // Test helpers: a small seeded tenant and a plain net/http client that trusts the simulator's CA.
 
+// specialAccounts are the accounts seeded after the people by default: a shared, a room and an
+// equipment mailbox, and a user without a mailbox.
+const specialAccounts = 4
+
 func startSim(t testing.TB, o Options) *Server {
 	t.Helper()
 	o.StateDir = t.TempDir()

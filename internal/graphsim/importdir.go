@@ -11,13 +11,26 @@ import (
 )
 
 // --import DIR: DIR/<user-email>/onedrive/<any tree> becomes that user's drive (the user is
-// created if the tenant does not have it). Files are served from where they lie; a directory
+// created if the tenant does not have it); mail, calendar and contacts are in
+// import_exchange.go. Files are served from where they lie; a directory
 // holding a .onetoc2 file becomes a OneNote notebook. Names OneDrive would refuse get their
 // invalid characters replaced by '_'.
 
 type importedUser struct {
-	email string
-	root  string // DIR/<email>/onedrive
+	email    string
+	root     string // DIR/<email>/onedrive, or "" when there is none
+	mail     string // DIR/<email>/mail, or ""
+	calendar string // DIR/<email>/calendar, or ""
+	contacts string // DIR/<email>/contacts, or ""
+}
+
+func (im importedUser) hasExchange() bool {
+	return im.mail != "" || im.calendar != "" || im.contacts != ""
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }
 
 func scanImportDir(dir string) ([]importedUser, error) {
@@ -33,9 +46,17 @@ func scanImportDir(dir string) ([]importedUser, error) {
 		if !e.IsDir() || !strings.Contains(e.Name(), "@") {
 			continue
 		}
-		root := filepath.Join(dir, e.Name(), "onedrive")
-		if st, err := os.Stat(root); err == nil && st.IsDir() {
-			out = append(out, importedUser{email: e.Name(), root: root})
+		im := importedUser{email: e.Name()}
+		for _, x := range []struct {
+			sub string
+			p   *string
+		}{{"onedrive", &im.root}, {"mail", &im.mail}, {"calendar", &im.calendar}, {"contacts", &im.contacts}} {
+			if p := filepath.Join(dir, e.Name(), x.sub); isDir(p) {
+				*x.p = p
+			}
+		}
+		if im.root != "" || im.hasExchange() {
+			out = append(out, im)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].email < out[j].email })
@@ -69,6 +90,9 @@ func (t *tenant) importUser(im importedUser, now uint32) error {
 		u = t.addSeededUser(given, surname, strings.ToLower(im.email), r, now)
 	}
 	d := u.drive
+	if im.root == "" || d == nil {
+		return nil
+	}
 	dirs := map[string]int32{im.root: 0}
 	defer d.checkpoint(now)
 	return filepath.WalkDir(im.root, func(p string, e fs.DirEntry, err error) error {

@@ -17,6 +17,11 @@ const (
 	tokUsersNext  byte = 'u'
 	tokUsersDelta byte = 'v'
 	tokSkip       byte = 's' // $skiptoken of plain collections
+
+	tokGroupsNext   byte = 'g'
+	tokGroupsDelta  byte = 'h'
+	tokOutlookNext  byte = 'o' // mail, folder, contact and calendar-view delta walks
+	tokOutlookDelta byte = 'O'
 )
 
 func (s *Server) encodeToken(kind byte, nums []uint64, str string) string {

@@ -15,12 +15,29 @@ import (
 // MutateRequest asks for N operations of each kind in each selected user's drive.
 type MutateRequest struct {
 	Seed    int64    `json:"seed"`
-	Users   []string `json:"users"` // ids or UPNs; empty = every user
+	Users   []string `json:"users"` // ids or UPNs; empty = every person (kind user; shared, resource and unlicensed accounts only when named)
 	Creates int      `json:"creates"`
 	Updates int      `json:"updates"`
 	Deletes int      `json:"deletes"`
 	Moves   int      `json:"moves"`
 	Renames int      `json:"renames"`
+
+	// Exchange: a day of mail, calendar and contacts activity (absent: none).
+	Mail     *ItemMutation `json:"mail,omitempty"`
+	Events   *ItemMutation `json:"events,omitempty"`
+	Contacts *ItemMutation `json:"contacts,omitempty"`
+}
+
+// ItemMutation asks for N operations of each kind on messages, events or contacts and their
+// folders (mail folders, calendars, contact folders).
+type ItemMutation struct {
+	Creates       int `json:"creates"`
+	Updates       int `json:"updates"`
+	Deletes       int `json:"deletes"`
+	Moves         int `json:"moves"`
+	FolderCreates int `json:"folder_creates"`
+	FolderRenames int `json:"folder_renames"`
+	FolderDeletes int `json:"folder_deletes"`
 }
 
 // MutateResult lists every item changed, in the order the changes happened.
@@ -29,12 +46,23 @@ type MutateResult struct {
 }
 
 // Change is one changed item. A deleted folder contributes one "delete" per item below it.
+//
+// Exchange changes say what they touched in Kind (message, mailFolder, event, calendar,
+// contact, contactFolder; "" for drive items). A message that moved — "move", "delete" (to
+// Deleted Items) or "soft_delete" (to Recoverable Items/Deletions) — has a new ID, as on the
+// service: ItemID is the new one, PrevItemID the one it had, Path the folder it is in and
+// PrevPath the folder it left. Message changes are made before folder changes, so their paths
+// are those of the folders before any rename. Event updates of a single occurrence are
+// "update" (now an exception) or "cancel" (the occurrence deleted) with the occurrence's ID.
 type Change struct {
-	User    string `json:"user"`
-	DriveID string `json:"drive_id"`
-	ItemID  string `json:"item_id"`
-	Op      string `json:"op"` // create | update | delete | move | rename
-	Path    string `json:"path"`
+	User       string `json:"user"`
+	DriveID    string `json:"drive_id"`
+	ItemID     string `json:"item_id"`
+	Op         string `json:"op"` // create | update | delete | move | rename | soft_delete | cancel
+	Path       string `json:"path"`
+	Kind       string `json:"kind,omitempty"`
+	PrevItemID string `json:"prev_item_id,omitempty"`
+	PrevPath   string `json:"prev_path,omitempty"`
 }
 
 // Mutate applies a MutateRequest.
@@ -44,7 +72,11 @@ func (s *Server) Mutate(req MutateRequest) (MutateResult, error) {
 	defer t.mu.Unlock()
 	var targets []*user
 	if len(req.Users) == 0 {
-		targets = t.users
+		for _, u := range t.users {
+			if u.kind == mbxUser {
+				targets = append(targets, u)
+			}
+		}
 	}
 	for _, k := range req.Users {
 		u := t.userByKey(k)
@@ -56,12 +88,20 @@ func (s *Server) Mutate(req MutateRequest) (MutateResult, error) {
 	res := MutateResult{Changes: []Change{}}
 	now := unixSec(s.now())
 	for _, u := range targets {
-		m := &mutator{s: s, d: u.drive, req: req, now: now,
-			rng: rand.New(rand.NewPCG(uint64(req.Seed), uint64(u.drive.no)<<32|uint64(u.drive.seq))),
-			sz:  newSizer(s.opts.FileSizeMean, s.opts.FileSizeMax)}
-		m.run()
-		res.Changes = append(res.Changes, m.changes...)
-		u.drive.checkpoint(now)
+		if u.drive != nil {
+			m := &mutator{s: s, d: u.drive, req: req, now: now,
+				rng: rand.New(rand.NewPCG(uint64(req.Seed), uint64(u.drive.no)<<32|uint64(u.drive.seq))),
+				sz:  newSizer(s.opts.FileSizeMean, s.opts.FileSizeMax)}
+			m.run()
+			res.Changes = append(res.Changes, m.changes...)
+			u.drive.checkpoint(now)
+		}
+		if u.mbx != nil && (req.Mail != nil || req.Events != nil || req.Contacts != nil) {
+			mm := &mailMutator{s: s, u: u, mb: u.mbx, req: req, now: now,
+				rng: rand.New(rand.NewPCG(uint64(req.Seed), 0x4a11<<40|uint64(u.mbx.no)<<32|uint64(u.mbx.seq)))}
+			mm.run()
+			res.Changes = append(res.Changes, mm.changes...)
+		}
 	}
 	return res, nil
 }

@@ -38,6 +38,9 @@ var surnames = []string{
 var jobTitles = []string{"Marketing Manager", "Engineer", "Paralegal", "Sales Lead", "Director",
 	"Accountant", "Designer", "Support Analyst", "Product Owner", "Researcher"}
 
+// departments users report (seeded from the UPN, so adding users never shifts anyone else's).
+var departments = []string{"Sales", "Engineering", "Finance", "Legal", "Marketing", "Human Resources", "Operations"}
+
 var offices = []string{"18/2111", "20/1101", "131/1104", "24/1106", "12/1110", "Remote"}
 
 // asciiFold maps the non-ASCII letters used above to ASCII for UPN local parts.

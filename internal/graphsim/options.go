@@ -1,12 +1,17 @@
 // Package graphsim simulates the parts of Microsoft Graph v1.0 and Entra ID that Holdfast talks
-// to: the token and admin-consent endpoints MSAL and the connect flow use, users, and OneDrive
-// (items, delta, downloads, upload sessions, $batch), with realistic throttling, expiring delta
-// tokens and injectable faults. It is an independent implementation of the documented wire
-// protocol (it never imports msgraph-sdk-go or MSAL), so it catches client mistakes.
+// to: the token and admin-consent endpoints MSAL and the connect flow use, users and groups,
+// OneDrive (items, delta, downloads, upload sessions, $batch) and Exchange Online (mail
+// folders, messages with MIME and nested attachments, calendars with recurrence, contacts,
+// Recoverable Items, the In-Place Archive through the mailbox import/export API), with
+// realistic throttling (SharePoint and Outlook models), expiring delta tokens and injectable
+// faults. It is an independent implementation of the documented wire protocol (it never
+// imports msgraph-sdk-go or MSAL), so it catches client mistakes.
 //
-// The tenant model (tenant.go, drive_model.go, seed.go, mutate.go) is separate from the HTTP
-// handlers (identity.go, users.go, drive.go, delta.go, upload.go, batch.go) so that further
-// surfaces (mail, sites, teams) can be added beside them in the same style.
+// The tenant model (tenant.go, drive_model.go, mailbox_model.go, calendar_model.go,
+// contacts_model.go, mail_content.go, seed.go, mail_seed.go, mutate.go, mail_mutate.go) is
+// separate from the HTTP handlers (identity.go, users.go, groups.go, drive.go, delta.go,
+// upload.go, batch.go, mail_*.go, calendar_http.go, contacts_http.go, archive.go) so that
+// further surfaces (sites, teams) can be added beside them in the same style.
 package graphsim
 
 import (
@@ -16,14 +21,28 @@ import (
 
 // Options configure a simulator. The zero value of every field selects its documented default.
 type Options struct {
-	Addr             string        // default "127.0.0.1:0"
-	StateDir         string        // ca.pem, client.pem, uploaded blobs are written here; required
-	Seed             int64         // drives every generated ID, name, size and byte
-	Users            int           // seeded users (0 = 10; negative = none, only imported users)
-	FilesPerUser     int           // default 200 (0 = default; negative = none)
-	FileSizeMean     int64         // mean seeded file size in bytes (default 64 KiB)
-	FileSizeMax      int64         // largest seeded file (default 8 MiB)
-	ImportDir        string        // DIR/<user-email>/onedrive/<tree> becomes that user's drive
+	Addr         string // default "127.0.0.1:0"
+	StateDir     string // ca.pem, client.pem, uploaded blobs are written here; required
+	Seed         int64  // drives every generated ID, name, size and byte
+	Users        int    // seeded users (0 = 10; negative = none, only imported users)
+	FilesPerUser int    // default 200 (0 = default; negative = none)
+	FileSizeMean int64  // mean seeded file size in bytes (default 64 KiB)
+	FileSizeMax  int64  // largest seeded file (default 8 MiB)
+	ImportDir    string // DIR/<email>/{onedrive,mail,calendar,contacts}: that user's data
+
+	// Exchange. Zero selects the default; negative means none.
+	MessagesPerMailbox  int // seeded messages per user mailbox (default 100; shared: half, resources: a fifth)
+	EventsPerMailbox    int // seeded events per mailbox (default 20)
+	ContactsPerMailbox  int // seeded contacts per mailbox (default 15)
+	SharedMailboxes     int // seeded shared mailboxes (default 1)
+	RoomMailboxes       int // seeded room mailboxes (default 1)
+	EquipmentMailboxes  int // seeded equipment mailboxes (default 1)
+	UsersWithoutMailbox int // seeded users with no Exchange licence (default 1)
+	Groups              int // seeded groups (default 4)
+	// MailboxLatency delays every Outlook request while it counts as in flight (tests of the
+	// 4-concurrent-requests rule use it to make requests overlap). 0 = none.
+	MailboxLatency time.Duration
+
 	ThrottleScale    float64       // 0 = off, 1 = Microsoft's published budget
 	FaultRate        float64       // 0..1 fraction of Graph/download requests that get a fault
 	TokenLifetime    time.Duration // access token lifetime (default 1h)
@@ -53,6 +72,7 @@ var DefaultRoles = []string{
 	"Channel.ReadBasic.All",
 	"ChannelMessage.Read.All",
 	"Teamwork.Migrate.All",
+	"MailboxItem.ImportExport.All",
 }
 
 // Info describes a running simulator; it is also the JSON line graphsim prints on stdout.
@@ -74,6 +94,9 @@ const (
 	defaultFileSizeMean  = 64 << 10
 	defaultFileSizeMax   = 8 << 20
 	defaultTokenLifetime = time.Hour
+	defaultMessages      = 100
+	defaultEvents        = 20
+	defaultContacts      = 15
 	// OneDrive does not document a fixed delta-token lifetime ("the upper limit is not fixed" is
 	// what concepts/delta-query-overview.md says for Outlook; drive tokens are unspecified).
 	// Directory tokens lived 30 days until July 2020, when they became 7 days (Microsoft 365
@@ -109,6 +132,22 @@ func (o *Options) applyDefaults() {
 	}
 	if o.FileSizeMean > o.FileSizeMax {
 		o.FileSizeMean = o.FileSizeMax
+	}
+	noUsers := o.Users == 0
+	for _, f := range []struct {
+		p   *int
+		def int
+	}{
+		{&o.MessagesPerMailbox, defaultMessages}, {&o.EventsPerMailbox, defaultEvents},
+		{&o.ContactsPerMailbox, defaultContacts}, {&o.SharedMailboxes, 1}, {&o.RoomMailboxes, 1},
+		{&o.EquipmentMailboxes, 1}, {&o.UsersWithoutMailbox, 1}, {&o.Groups, 4},
+	} {
+		switch {
+		case *f.p == 0 && !(noUsers && f.def == 1):
+			*f.p = f.def
+		case *f.p < 0:
+			*f.p = 0
+		}
 	}
 	if o.TokenLifetime <= 0 {
 		o.TokenLifetime = defaultTokenLifetime

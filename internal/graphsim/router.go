@@ -33,6 +33,10 @@ func (s *Server) route(r *http.Request) (*route, *apiError) {
 		return &route{class: "batch", serve: s.serveBatch}, nil
 	case "users":
 		return s.routeUsers(r, rest)
+	case "groups":
+		return s.routeGroups(r, rest)
+	case "admin":
+		return s.routeAdminExchange(r, rest)
 	case "drives":
 		id, rest2, _ := strings.Cut(rest, "/")
 		if id == "" {
@@ -45,6 +49,30 @@ func (s *Server) route(r *http.Request) (*route, *apiError) {
 		return nil, errBadRequest("Invalid request.")
 	}
 	return nil, segmentNotFound(head)
+}
+
+func (s *Server) routeGroups(r *http.Request, rest string) (*route, *apiError) {
+	if r.Method != http.MethodGet {
+		return nil, methodNotAllowed()
+	}
+	mk := func(perm permKind, f func(http.ResponseWriter, *http.Request, *reqCtx)) (*route, *apiError) {
+		return &route{class: "groups", perm: perm, serve: f}, nil
+	}
+	if rest == "" {
+		return mk(permGroups, s.serveGroupsList)
+	}
+	id, rest2, _ := strings.Cut(rest, "/")
+	if _, ok := parseFunc(id, "delta"); ok && rest2 == "" {
+		return mk(permGroups, s.serveGroupsDelta)
+	}
+	switch rest2 {
+	case "":
+		return mk(permGroups, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) { s.serveGroup(w, r, rc, id) })
+	case "members":
+		return mk(permGroupMembers, func(w http.ResponseWriter, r *http.Request, rc *reqCtx) { s.serveGroupMembers(w, r, rc, id) })
+	}
+	seg, _, _ := strings.Cut(rest2, "/")
+	return nil, segmentNotFound(seg)
 }
 
 func segmentNotFound(seg string) *apiError {
@@ -111,6 +139,13 @@ func (s *Server) routeUsers(r *http.Request, rest string) (*route, *apiError) {
 	key, rest2, _ := strings.Cut(rest, "/")
 	if _, ok := parseFunc(key, "delta"); ok && rest2 == "" {
 		return get("users.delta", s.serveUsersDelta)
+	}
+	seg0, _, _ := strings.Cut(rest2, "/")
+	if i := strings.IndexByte(seg0, '('); i > 0 {
+		seg0 = seg0[:i]
+	}
+	if outlookRoots[strings.ToLower(seg0)] {
+		return s.routeOutlook(r, key, rest2)
 	}
 	switch {
 	case rest2 == "":

@@ -35,6 +35,8 @@ func newTenant(o *Options, blobs *blobStore, now time.Time) *tenant {
 		byKey:      map[string]*user{},
 		drivesByID: map[string]*drive{},
 		blobs:      blobs,
+
+		mailboxesByID: map[string]*mailbox{},
 	}
 	r := rand.New(rand.NewPCG(uint64(o.Seed), 0x5ead))
 	sz := newSizer(o.FileSizeMean, o.FileSizeMax)
@@ -123,7 +125,9 @@ func (t *tenant) addSeededUser(given, surname, upn string, r *rand.Rand, now uin
 		preferredLanguage: pick(r, []string{"en-US", "en-GB", "de-DE", "fr-FR", "ja-JP", "zh-CN"}),
 		usageLocation:     pick(r, []string{"US", "GB", "DE", "FR", "JP", "CN"}),
 		created:           unixSec(seedEpoch) - uint32(r.IntN(3*365*86400)),
+		accountEnabled:    true,
 	}
+	u.department = departments[mix64(uint64(t.seed), uint64(fnvHash(strings.ToLower(upn))))%uint64(len(departments))]
 	t.addUser(u)
 	t.addDrive(u, min(u.created, unixSec(seedEpoch)-seedHistory-86400))
 	return u

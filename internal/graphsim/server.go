@@ -27,16 +27,18 @@ type Server struct {
 	baseURL string // https://127.0.0.1:PORT
 	info    Info
 
-	t       *tenant
-	app     *app
-	tokens  *tokenIssuer
-	keys    *keyMaterial
-	urlKey  []byte // signs download URLs and delta/skip tokens
-	thr     *throttle
-	flt     *faults
-	ctr     *counters
-	uploads *uploadSessions
-	walks   walkStore
+	t        *tenant
+	app      *app
+	tokens   *tokenIssuer
+	keys     *keyMaterial
+	urlKey   []byte // signs download URLs and delta/skip tokens
+	thr      *throttle
+	othr     *outlookThrottle
+	flt      *faults
+	ctr      *counters
+	uploads  *uploadSessions
+	walks    walkStore
+	ouploads outlookSessions // attachment upload and mailbox import sessions
 
 	closeOnce sync.Once
 	closeErr  error
@@ -81,6 +83,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.thr = newThrottle(o.ThrottleScale, len(s.t.users), o.Seed)
+	s.othr = newOutlookThrottle(o.ThrottleScale, o.MailboxLatency)
 	s.flt = newFaults(o.FaultRate, o.Seed)
 	s.uploads = newUploadSessions()
 
@@ -126,7 +129,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	return s, nil
 }
 
-// populate seeds users and drives and applies the import directory.
+// populate seeds users, drives, mailboxes and groups and applies the import directory.
 func (s *Server) populate() error {
 	t := s.t
 	t.mu.Lock()
@@ -135,21 +138,46 @@ func (s *Server) populate() error {
 	if err != nil {
 		return fmt.Errorf("graphsim: import: %w", err)
 	}
-	t.seedUsers(s.opts.Users, unixSec(seedEpoch))
-	isImported := map[string]bool{}
+	epoch := unixSec(seedEpoch)
+	t.seedUsers(s.opts.Users, epoch)
+	people := len(t.users)
+	t.seedSpecialUsers(&s.opts, epoch)
+	driveImported, mailImported := map[string]bool{}, map[string]bool{}
 	for _, im := range imported {
-		isImported[strings.ToLower(im.email)] = true
-	}
-	for _, u := range t.users {
-		if !isImported[strings.ToLower(u.upn)] {
-			t.seedDrive(u.drive, s.opts.FilesPerUser, &s.opts)
+		if im.root != "" {
+			driveImported[strings.ToLower(im.email)] = true
 		}
+		if im.hasExchange() {
+			mailImported[strings.ToLower(im.email)] = true
+		}
+	}
+	for i, u := range t.users {
+		if driveImported[strings.ToLower(u.upn)] {
+			continue
+		}
+		files := s.opts.FilesPerUser
+		if i >= people {
+			files = min(files, 20) // shared, resource and unlicensed accounts: a small drive
+		}
+		t.seedDrive(u.drive, files, &s.opts)
 	}
 	for _, im := range imported {
 		if err := t.importUser(im, unixSec(s.clock())); err != nil {
 			return fmt.Errorf("graphsim: import %s: %w", im.email, err)
 		}
 	}
+	for _, u := range t.users {
+		if u.kind == mbxUser && len(t.correspondents) < 64 {
+			t.correspondents = append(t.correspondents, u)
+		}
+	}
+	t.seedMailboxes(&s.opts, mailImported)
+	for _, im := range imported {
+		if err := t.importExchange(im, unixSec(s.clock())); err != nil {
+			return fmt.Errorf("graphsim: import %s: %w", im.email, err)
+		}
+	}
+	t.seedGroups(s.opts.Groups)
 	return nil
 }
 
@@ -175,6 +203,7 @@ func (s *Server) Close() error {
 			s.closeErr = s.srv.Close()
 		}
 		s.uploads.removeAll()
+		s.ouploads.removeAll()
 	})
 	return s.closeErr
 }
@@ -199,6 +228,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveDownload(w, r)
 	case strings.HasPrefix(p, "/_up/"):
 		s.serveUploadURL(w, r)
+	case strings.HasPrefix(p, "/api/"):
+		s.serveOutlookAPI(w, r)
 	case p == "/_sim" || strings.HasPrefix(p, "/_sim/"):
 		s.serveAdmin(w, r)
 	default:

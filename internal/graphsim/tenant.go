@@ -34,6 +34,14 @@ type tenant struct {
 
 	blobs  *blobStore
 	shared []sharedContent // content shared by several users' drives (dedup fodder)
+
+	mailboxes      []*mailbox          // primary and archive mailboxes, by number
+	mailboxesByID  map[string]*mailbox // MBX:… IDs
+	correspondents []*user             // who seeded mail is from and to (fixed after seeding)
+
+	groups    []*group
+	groupsSeq uint32 // change counter for groups/delta
+	groupsGen uint32
 }
 
 type user struct {
@@ -49,9 +57,13 @@ type user struct {
 	mobilePhone       string
 	preferredLanguage string
 	usageLocation     string
+	department        string
+	accountEnabled    bool
 	created           uint32
 	seq               uint32
-	drive             *drive
+	drive             *drive      // nil: no OneDrive
+	kind              mailboxKind // user, shared, room, equipment, or none
+	mbx               *mailbox    // primary mailbox; nil when kind is none
 }
 
 type itemKind uint8

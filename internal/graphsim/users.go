@@ -22,25 +22,31 @@ var userDefaultProps = []string{"businessPhones", "displayName", "givenName", "j
 
 // userProps renders every property the simulator knows; caller holds the lock.
 func userProps(u *user) map[string]any {
+	var mail any = u.mail
+	proxies := []string{"SMTP:" + u.mail}
+	if u.kind == mbxNone {
+		mail, proxies = nil, []string{} // no Exchange licence: no mailbox, no address
+	}
 	return map[string]any{
 		"businessPhones":    []string{},
 		"displayName":       u.displayName,
 		"givenName":         u.givenName,
 		"jobTitle":          u.jobTitle,
-		"mail":              u.mail,
+		"mail":              mail,
 		"mobilePhone":       u.mobilePhone,
 		"officeLocation":    u.officeLocation,
 		"preferredLanguage": u.preferredLanguage,
 		"surname":           u.surname,
 		"userPrincipalName": u.upn,
 		"id":                u.id,
-		"accountEnabled":    true,
+		"accountEnabled":    u.accountEnabled,
+		"department":        u.department,
 		"createdDateTime":   isoTime(u.created),
 		"usageLocation":     u.usageLocation,
 		"userType":          "Member",
 		"mailNickname":      strings.SplitN(u.upn, "@", 2)[0],
 		"otherMails":        []string{},
-		"proxyAddresses":    []string{"SMTP:" + u.mail},
+		"proxyAddresses":    proxies,
 	}
 }
 
