@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/holdfast/holdfast/internal/backup"
 	"github.com/holdfast/holdfast/internal/catalog"
@@ -32,6 +33,12 @@ func (a *Activities) PrepareBackup(ctx context.Context, in PrepareBackupInput) (
 		return PrepareBackupResult{}, nonRetryable(ErrTypeDisabled, fmt.Errorf("%s backup of user %s is disabled", in.App, in.UserID))
 	}
 	snap, err := a.Catalog.OpenSnapshot(ctx, k, in.Trigger, activity.GetInfo(ctx).WorkflowExecution.RunID)
+	if errors.Is(err, catalog.ErrGCRunning) {
+		// Retention is deleting unreferenced chunks: wait for it, however
+		// long, rather than spend the retry policy's attempts.
+		return PrepareBackupResult{}, temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeGCRunning,
+			temporal.ApplicationErrorOptions{NextRetryDelay: 30 * time.Second})
+	}
 	if err != nil {
 		return PrepareBackupResult{}, err
 	}

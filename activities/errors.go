@@ -21,6 +21,7 @@ const (
 	ErrTypeGraphForbidden  = "GraphForbidden"  // the app lacks a permission
 	ErrTypeThrottled       = "Throttled"       // retried after the service's Retry-After
 	ErrTypePolicyRefused   = "PolicyRefused"   // the admin's role may not do this under the data-privacy policy
+	ErrTypeGCRunning       = "GCRunning"       // retention's garbage collection holds the tenant: retried
 )
 
 // NonRetryableErrorTypes are the types no retry can fix.

@@ -46,7 +46,7 @@ func BackupWorkflow(ctx workflow.Context, in BackupInput) (activities.SnapshotSu
 	short, data := withShort(ctx), withData(ctx)
 
 	var prep activities.PrepareBackupResult
-	if err := workflow.ExecuteActivity(short, a.PrepareBackup, activities.PrepareBackupInput(in)).Get(ctx, &prep); err != nil {
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, prepareActivity), a.PrepareBackup, activities.PrepareBackupInput(in)).Get(ctx, &prep); err != nil {
 		progress.Phase = "failed"
 		return activities.SnapshotSummary{State: "failed", Error: message(err)}, err
 	}

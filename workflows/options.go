@@ -18,6 +18,14 @@ var (
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
 			MaximumInterval: time.Minute, MaximumAttempts: 10, NonRetryableErrorTypes: activities.NonRetryableErrorTypes},
 	}
+	// prepareActivity may wait out retention's garbage collection (it asks
+	// to be retried every 30 s while GC holds the tenant).
+	prepareActivity = workflow.ActivityOptions{
+		StartToCloseTimeout:    2 * time.Minute,
+		ScheduleToCloseTimeout: 6 * time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
+			MaximumInterval: time.Minute, NonRetryableErrorTypes: activities.NonRetryableErrorTypes},
+	}
 	dataActivity = workflow.ActivityOptions{
 		StartToCloseTimeout:    24 * time.Hour,
 		ScheduleToCloseTimeout: 7 * 24 * time.Hour, // a week of throttling still finishes

@@ -16,6 +16,10 @@ const (
 	StateComplete = "complete"
 	StatePartial  = "partial" // committed, but some items failed (named in snapshot_failures)
 	StateFailed   = "failed"
+	// StateExpired is a snapshot retention expired: kept as a row for the
+	// record, never offered for restore; its item versions and content are
+	// collected once no other snapshot sees them.
+	StateExpired = "expired"
 )
 
 // Snapshot is one backup run of one user-app.
@@ -70,9 +74,18 @@ func (r snapshotRow) snapshot() Snapshot {
 // one, that snapshot is returned. A snapshot left running by another run
 // (one that was terminated) is marked failed first, so at most one snapshot
 // per user-app is ever running.
+//
+// While retention's garbage collection holds the tenant's GC lease, no new
+// snapshot opens: the error matches ErrGCRunning and is meant to be
+// retried (a backup could otherwise deduplicate against a chunk GC is about
+// to delete). The check and the insert are serialised with GC's own
+// transactions (see lockTenant), so neither can miss the other.
 func (s *Store) OpenSnapshot(ctx context.Context, k UserApp, trigger, runID string) (Snapshot, error) {
 	var snap Snapshot
 	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+		if err := s.lockTenant(ctx, tx, k.TenantID, false); err != nil {
+			return err
+		}
 		var running []snapshotRow
 		if err := tx.SelectContext(ctx, &running, tx.Rebind(`SELECT * FROM snapshots
 			WHERE tenant_id = ? AND user_id = ? AND app = ? AND state = ?`), k.TenantID, k.UserID, k.App, StateRunning); err != nil {
@@ -83,6 +96,11 @@ func (s *Store) OpenSnapshot(ctx context.Context, k UserApp, trigger, runID stri
 				snap = r.snapshot()
 				return nil
 			}
+		}
+		if err := checkNoGC(ctx, tx, k.TenantID, time.Now()); err != nil {
+			return err
+		}
+		for _, r := range running {
 			if err := failSnapshot(ctx, tx, r.ID, "superseded by a later run; this run ended without finishing"); err != nil {
 				return err
 			}
@@ -114,11 +132,14 @@ func (s *Store) Snapshot(ctx context.Context, id int64) (Snapshot, error) {
 	return r.snapshot(), err
 }
 
-// SnapshotFilter selects snapshots; zero fields match everything.
+// SnapshotFilter selects snapshots; zero fields match everything, except
+// that expired snapshots are left out unless State asks for them or
+// IncludeExpired is set.
 type SnapshotFilter struct {
-	UserApp UserApp // TenantID, UserID, App each optional
-	State   string
-	Limit   int
+	UserApp        UserApp // TenantID, UserID, App each optional
+	State          string
+	Limit          int
+	IncludeExpired bool
 }
 
 // Snapshots lists snapshots, newest first.
@@ -135,6 +156,10 @@ func (s *Store) Snapshots(ctx context.Context, f SnapshotFilter) ([]Snapshot, er
 	add("user_id", f.UserApp.UserID)
 	add("app", f.UserApp.App)
 	add("state", f.State)
+	if f.State == "" && !f.IncludeExpired {
+		query += ` AND state <> ?`
+		args = append(args, StateExpired)
+	}
 	query += ` ORDER BY id DESC`
 	if f.Limit > 0 {
 		query += fmt.Sprintf(` LIMIT %d`, f.Limit)

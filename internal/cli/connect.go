@@ -160,6 +160,9 @@ func (a *app) tenantConnect(cmd *cobra.Command, f connectFlags) error {
 		return err
 	}
 	fmt.Fprintf(a.out, "tenant %s (%s) connected; its ekey was created\n", res.Tenant.Name, res.Tenant.ID)
+	if err := a.ensureTenantSchedules(ctx, c, catalog.Tenant{ID: res.Tenant.ID, Name: res.Tenant.Name}); err != nil {
+		return err
+	}
 	if res.Verified != nil {
 		return a.printReport(*res.Verified)
 	}

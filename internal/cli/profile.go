@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/holdfast/holdfast/activities"
@@ -181,6 +182,16 @@ type profileOut struct {
 	DownloadRoles     []string          `json:"downloadRoles,omitempty"`
 	CrossUserRestore  bool              `json:"crossUserRestore"`
 	Schedule          string            `json:"schedule"`
+	Runs              []runOut          `json:"runs,omitempty"`
+}
+
+type runOut struct {
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Complete int64     `json:"complete"`
+	Partial  int64     `json:"partial"`
+	Failed   int64     `json:"failed"`
+	Skipped  int64     `json:"skipped"`
 }
 
 func profileView(p catalog.Profile) profileOut {
@@ -296,17 +307,23 @@ func (a *app) profileCmd() *cobra.Command {
 				return a.unknownProfile(err, args[0])
 			}
 			v := profileView(p)
-			if a.jsonOut {
-				return printJSON(a.out, v)
-			}
-			b, _ := json.MarshalIndent(v, "", "  ")
-			fmt.Fprintln(a.out, string(b))
-			runs, err := a.store.ScheduleRuns(ctx, t.ID, p.ID, 5)
+			runs, err := a.store.ScheduleRuns(ctx, t.ID, p.ID, 10)
 			if err != nil {
 				return err
 			}
 			for _, r := range runs {
-				fmt.Fprintf(a.out, "run %s: %d complete, %d partial, %d failed, %d skipped\n", timeText(time.UnixMilli(r.StartedMS)),
+				v.Runs = append(v.Runs, runOut{Started: time.UnixMilli(r.StartedMS).UTC(), Finished: time.UnixMilli(r.FinishedMS).UTC(),
+					Complete: r.Complete, Partial: r.Partial, Failed: r.Failed, Skipped: r.Skipped})
+			}
+			if a.jsonOut {
+				return printJSON(a.out, v)
+			}
+			runLines := v.Runs
+			v.Runs = nil
+			b, _ := json.MarshalIndent(v, "", "  ")
+			fmt.Fprintln(a.out, string(b))
+			for _, r := range runLines {
+				fmt.Fprintf(a.out, "run %s: %d complete, %d partial, %d failed, %d skipped\n", timeText(r.Started),
 					r.Complete, r.Partial, r.Failed, r.Skipped)
 			}
 			return nil
@@ -396,6 +413,9 @@ func (a *app) unknownProfile(err error, name string) error {
 // ensureTenantSchedules makes sure the tenant's own schedules exist
 // (retention; directory sync when there are mapping rules).
 func (a *app) ensureTenantSchedules(ctx context.Context, c client.Client, t catalog.Tenant) error {
+	if err := schedules.EnsureRetention(ctx, c, t.ID); err != nil {
+		return fmt.Errorf("create the retention schedule: %w", err)
+	}
 	return nil
 }
 
@@ -435,8 +455,9 @@ func (a *app) scheduleCmd() *cobra.Command {
 		op("resume", "Resume a profile's schedule", "resumed", func(ctx context.Context, h client.ScheduleHandle) error {
 			return h.Unpause(ctx, client.ScheduleUnpauseOptions{Note: "resumed " + note()})
 		}),
-		op("trigger", "Run a profile's backups now", "triggered", func(ctx context.Context, h client.ScheduleHandle) error {
-			return h.Trigger(ctx, client.ScheduleTriggerOptions{})
+		op("trigger", "Run a profile's backups now (after the run in progress, if any)", "triggered", func(ctx context.Context, h client.ScheduleHandle) error {
+			// Buffer one: a trigger during a run is not dropped, it runs next.
+			return h.Trigger(ctx, client.ScheduleTriggerOptions{Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_BUFFER_ONE})
 		}),
 	)
 	return cmd

@@ -118,6 +118,13 @@ func (a *app) tenantAdd(cmd *cobra.Command, f tenantAddFlags) error {
 	if err := a.bootstrapAdmin(ctx); err != nil {
 		return err
 	}
+	if c, err := a.client(ctx); err == nil {
+		if err := a.ensureTenantSchedules(ctx, c, t); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(a.errOut, "warning: %v; the tenant's retention schedule will be created by the next profile command\n", err)
+	}
 	if err := s.Audit(ctx, catalog.AuditEntry{Actor: a.cfg.Actor, Action: "tenant.add", Object: t.Name,
 		After: fmt.Sprintf(`{"id":%q,"clientId":%q,"auth":%q,"keyId":%q}`, t.ID, t.ClientID, kind, w.KeyID)}); err != nil {
 		return err

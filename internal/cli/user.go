@@ -40,6 +40,15 @@ func (a *app) userAddCmd() *cobra.Command {
 		Short: "Protect users (looked up in the tenant's directory) and start their first backup",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, refs []string) error {
+			if profile != "" {
+				t, err := a.tenant(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if _, err := a.store.Profile(cmd.Context(), t.ID, profile); err != nil {
+					return a.unknownProfile(err, profile)
+				}
+			}
 			var rows []activities.UserRow
 			for _, ref := range refs {
 				rows = append(rows, activities.UserRow{Ref: ref, ProfileID: profile, Apps: apps})
@@ -169,13 +178,6 @@ func (a *app) addUsers(ctx context.Context, rows []activities.UserRow, skipInval
 	t, err := a.tenant(ctx)
 	if err != nil {
 		return err
-	}
-	for _, r := range rows {
-		if r.ProfileID != "" {
-			if _, err := a.store.Profile(ctx, t.ID, r.ProfileID); err != nil {
-				return a.unknownProfile(err, r.ProfileID)
-			}
-		}
 	}
 	c, err := a.client(ctx)
 	if err != nil {

@@ -1,12 +1,16 @@
 package devstack
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -18,7 +22,7 @@ import (
 // if anything does not match.
 func Demo(ctx context.Context, o Options, keep bool) (err error) {
 	os.RemoveAll(o.Dir)
-	o.SimArgs = append([]string{"--seed", "42", "--users", "5", "--files-per-user", "150",
+	o.SimArgs = append([]string{"--seed", "42", "--users", "5", "--files-per-user", "150", "--unconsented",
 		"--file-size-mean", "65536", "--file-size-max", "12582912"}, o.SimArgs...)
 	o.WorkerEnv = append(o.WorkerEnv, "HOLDFAST_GRAPH_RU_PER_MINUTE=-1") // graphsim runs without throttling here
 	d := &demo{out: o.Out, start: time.Now()}
@@ -95,18 +99,21 @@ func (d *demo) run(ctx context.Context) error {
 		return err
 	}
 
-	d.step("registering the tenant's app (client secret, sealed under the customer's key)")
-	secret := filepath.Join(s.Dir, "client-secret")
-	if err := os.WriteFile(secret, []byte(s.Sim.ClientSecret), 0o600); err != nil {
+	alice := users[0]
+	d.step("connecting the tenant through admin consent (graphsim plays Entra ID and the administrator's browser)")
+	if err := d.connect(ctx, alice.Mail); err != nil {
 		return err
 	}
-	if _, err := d.holdfast(ctx, "tenant", "add", "--name", "contoso", "--tenant-id", s.Sim.TenantID, "--client-id", s.Sim.ClientID,
-		"--client-secret-file", secret, "--graph-url", s.Sim.GraphURL, "--authority-url", s.Sim.AuthorityURL, "--ca-file", s.Sim.CAFile); err != nil {
+	d.step("verifying the configuration for %s", alice.Mail)
+	if _, err := d.holdfast(ctx, "tenant", "verify", "--user", alice.Mail, "--apps", "onedrive"); err != nil {
 		return err
 	}
 
-	d.step("adding every user: their first backups start by themselves")
-	args := []string{"user", "add"}
+	d.step("a profile for everyone: hourly backups, no .tmp files; its Temporal Schedule runs them")
+	if _, err := d.holdfast(ctx, "profile", "create", "everyone", "--interval", "1h", "--exclude-ext", ".tmp"); err != nil {
+		return err
+	}
+	args := []string{"user", "add", "--profile", "everyone", "--no-backup"}
 	var total int64
 	files := 0
 	for _, u := range users {
@@ -120,9 +127,9 @@ func (d *demo) run(ctx context.Context) error {
 	if _, err := d.holdfast(ctx, args...); err != nil {
 		return err
 	}
-	d.step("backing up %d users (%d files, %.1f MiB): `backup now` joins the running first backups", len(users), files, float64(total)/(1<<20))
+	d.step("the schedule's first run, triggered now rather than in an hour: %d users (%d files, %.1f MiB)", len(users), files, float64(total)/(1<<20))
 	t0 := time.Now()
-	if _, err := d.holdfast(ctx, "backup", "now", "--wait"); err != nil {
+	if err := d.scheduledRun(ctx, users, 1); err != nil {
 		return err
 	}
 	d.lines = append(d.lines, fmt.Sprintf("full backup: %d files, %.1f MiB in %s", files, float64(total)/(1<<20), time.Since(t0).Round(100*time.Millisecond)))
@@ -159,13 +166,13 @@ func (d *demo) run(ctx context.Context) error {
 	}
 	d.say("%d changes: created, edited, deleted, moved and renamed files and folders", len(res.Changes))
 
-	d.step("incremental backup (delta queries: only the changes are fetched)")
+	d.step("the schedule's next run: an incremental backup (delta queries: only the changes are fetched)")
 	var counters graphsim.Counters
 	if err := s.SimAdmin(ctx, "POST", "/counters/reset", nil, nil); err != nil {
 		return err
 	}
 	t0 = time.Now()
-	if _, err := d.holdfast(ctx, "backup", "now", "--wait"); err != nil {
+	if err := d.scheduledRun(ctx, users, 2); err != nil {
 		return err
 	}
 	if err := s.SimAdmin(ctx, "GET", "/counters", nil, &counters); err != nil {
@@ -173,7 +180,6 @@ func (d *demo) run(ctx context.Context) error {
 	}
 	d.lines = append(d.lines, fmt.Sprintf("incremental backup after %d changes: %d Graph requests in %s", len(res.Changes), counters.Served, time.Since(t0).Round(100*time.Millisecond)))
 
-	alice := users[0]
 	d.step("restoring %s's first backup into a new folder of their OneDrive", alice.UPN)
 	if _, err := d.holdfast(ctx, "restore", "--user", alice.UPN, "--snapshot", fmt.Sprint(full[alice.ID]), "--to", "folder"); err != nil {
 		return err
@@ -188,7 +194,13 @@ func (d *demo) run(ctx context.Context) error {
 			restored = f
 		}
 	}
-	d.check(fmt.Sprintf("restored folder %q holds the first backup, byte for byte", restored), Diff(before[alice.ID], now.Under(restored), 10))
+	first := Files{}
+	for p, sum := range before[alice.ID] {
+		if !strings.HasSuffix(strings.ToLower(p), ".tmp") {
+			first[p] = sum
+		}
+	}
+	d.check(fmt.Sprintf("restored folder %q holds the first backup, byte for byte", restored), Diff(first, now.Under(restored), 10))
 
 	d.step("downloading every user's latest backup as a ZIP")
 	for _, u := range users {
@@ -211,7 +223,12 @@ func (d *demo) run(ctx context.Context) error {
 				}
 			}
 		}
-		d.check(fmt.Sprintf("%s: ZIP matches the drive", u.UPN), Diff(want, got, 10))
+		for p := range want {
+			if strings.HasSuffix(strings.ToLower(p), ".tmp") {
+				delete(want, p) // excluded by the profile
+			}
+		}
+		d.check(fmt.Sprintf("%s: ZIP matches the drive (but for the profile's exclusions)", u.UPN), Diff(want, got, 10))
 	}
 
 	d.step("verifying %s's first snapshot in the vault", alice.UPN)
@@ -220,10 +237,96 @@ func (d *demo) run(ctx context.Context) error {
 	} else {
 		d.check("every chunk decrypts and every file matches its hash", nil)
 	}
-	if _, err := d.holdfast(ctx, "user", "list"); err != nil {
-		return err
+	for _, cmd := range [][]string{{"status"}, {"audit", "--since", "1h"}} {
+		if _, err := d.holdfast(ctx, cmd...); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// connect runs `holdfast tenant connect` and opens the consent URL it
+// prints, as the tenant's administrator would in a browser.
+func (d *demo) connect(ctx context.Context, verifyUser string) error {
+	s := d.s
+	secret := filepath.Join(s.Dir, "client-secret")
+	if err := os.WriteFile(secret, []byte(s.Sim.ClientSecret), 0o600); err != nil {
+		return err
+	}
+	login := strings.TrimSuffix(s.Sim.AuthorityURL, "/"+s.Sim.TenantID)
+	args := []string{"tenant", "connect", "--name", "contoso", "--client-id", s.Sim.ClientID, "--client-secret-file", secret,
+		"--login-url", login, "--graph-url", s.Sim.GraphURL, "--ca-file", s.Sim.CAFile, "--no-browser",
+		"--verify-user", verifyUser, "--apps", "onedrive"}
+	fmt.Fprintf(d.out, "    $ holdfast %s\n", strings.Join(args, " "))
+	cmd := exec.CommandContext(ctx, filepath.Join(s.Bin, "holdfast"), args...)
+	cmd.Env = append(os.Environ(), s.Env...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	urlRE := regexp.MustCompile(`https://\S+/adminconsent\?\S+`)
+	sc := bufio.NewScanner(stderr)
+	opened := false
+	var errLines []string
+	for sc.Scan() {
+		line := sc.Text()
+		errLines = append(errLines, line)
+		if u := urlRE.FindString(line); u != "" && !opened {
+			opened = true
+			d.say("consent URL printed; opening it as the administrator")
+			resp, err := s.browser().Get(u)
+			if err != nil {
+				cmd.Process.Kill()
+				return fmt.Errorf("open the consent URL: %w", err)
+			}
+			resp.Body.Close()
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("holdfast tenant connect: %s", strings.Join(errLines, "; "))
+	}
+	for _, l := range strings.Split(strings.TrimRight(out.String(), "\n"), "\n") {
+		fmt.Fprintf(d.out, "      %s\n", l)
+	}
+	return nil
+}
+
+// scheduledRun triggers the profile's schedule and waits until its n-th
+// run is recorded.
+func (d *demo) scheduledRun(ctx context.Context, users []graphsim.UserInfo, n int) error {
+	if _, err := d.holdfast(ctx, "schedule", "trigger", "everyone"); err != nil {
+		return err
+	}
+	d.say("waiting for the scheduled run…")
+	deadline := time.Now().Add(5 * time.Minute)
+	for time.Now().Before(deadline) {
+		out, err := d.s.Holdfast(ctx, "profile", "show", "everyone", "--json")
+		if err != nil {
+			return err
+		}
+		var p struct {
+			Runs []struct{ Complete, Partial, Failed, Skipped int }
+		}
+		if err := json.Unmarshal([]byte(out), &p); err != nil {
+			return err
+		}
+		if len(p.Runs) >= n {
+			r := p.Runs[0]
+			d.say("run %d: %d complete, %d partial, %d failed, %d skipped", n, r.Complete, r.Partial, r.Failed, r.Skipped)
+			if r.Complete+r.Partial < len(users) {
+				return fmt.Errorf("the scheduled run backed up %d of %d users", r.Complete+r.Partial, len(users))
+			}
+			_, err := d.holdfast(ctx, "user", "list")
+			return err
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return fmt.Errorf("the scheduled run did not finish within 5 minutes")
 }
 
 func (d *demo) summary() {
