@@ -40,6 +40,10 @@ func TestBackupWithoutEkey(t *testing.T) {
 	assert.Contains(t, snap.Error, "ekey unavailable")
 	out := h.mustCLI("backup", "show", fmt.Sprint(snap.ID))
 	assert.Contains(t, out, "ekey unavailable")
+	out = h.mustCLI("user", "list")
+	assert.Contains(t, out, "failed: ekey unavailable", "the status an admin sees")
+	out = h.mustCLI("status")
+	assert.Contains(t, out, "ekey unavailable")
 	assert.Zero(t, h.sim.Counters().ByEndpoint["download"].Served, "nothing fetched")
 	var versions, packs int
 	require.NoError(t, h.store.DB().Get(&versions, `SELECT COUNT(*) FROM item_versions`))
@@ -63,4 +67,38 @@ func blobFiles(t *testing.T, dir string) []string {
 		return nil
 	})
 	return out
+}
+
+// TestKeyRotation re-wraps the tenant's keys under a new KEK: workers on
+// the new KEK back up and restore what the old one protected; the old KEK
+// no longer opens anything.
+func TestKeyRotation(t *testing.T) {
+	h := newHarness(t, harnessOptions{sim: graphsim.Options{Seed: 12, Users: 1, FilesPerUser: 15}})
+	u := h.user(0)
+	h.startWorker(nil)
+	h.addTenant()
+	h.mustCLI("user", "add", u.UPN, "--no-backup")
+	h.mustCLI("backup", "now", "--wait")
+	first := h.latest(u.ID)
+	h.stopWorker()
+
+	newKEK, err := keys.NewLocalKEK()
+	require.NoError(t, err)
+	out := h.mustCLI("key", "rotate", "--new-keeper", newKEK)
+	assert.Contains(t, out, "re-wrapped the keys of 1 tenant")
+	_, err = h.cli("key", "status")
+	require.Error(t, err, "the old KEK opens nothing any more")
+	assert.Contains(t, err.Error(), "cannot be unwrapped")
+
+	oldKEK := h.cfg.KeeperURL
+	h.cfg.KeeperURL = newKEK
+	out = h.mustCLI("key", "status")
+	assert.Contains(t, out, "ok")
+	h.startWorker(nil)
+	h.mustCLI("backup", "now", "--wait")
+	assert.Equal(t, catalog.StateComplete, h.latest(u.ID).State)
+	out = h.mustCLI("verify", fmt.Sprint(first.ID))
+	assert.Contains(t, out, "0 bad", "data sealed before the rotation still reads")
+	assert.NotEqual(t, oldKEK, newKEK)
+	assert.Contains(t, h.auditActions(t), "key.rotate")
 }

@@ -274,3 +274,56 @@ func TestPrivacyPolicyRefusesARestore(t *testing.T) {
 	assert.Contains(t, out, "restore.refused")
 	assert.Contains(t, out, "olga")
 }
+
+func TestVerifyUserWithoutMailbox(t *testing.T) {
+	h := newHarness(t, harnessOptions{sim: graphsim.Options{Seed: 9, Users: 1, FilesPerUser: 2}})
+	h.startWorker(nil)
+	h.addTenant()
+	var none graphsim.UserInfo
+	for _, u := range h.sim.Users() {
+		if u.Kind == "none" {
+			none = u
+		}
+	}
+	require.NotEmpty(t, none.ID, "graphsim seeds a user without a mailbox")
+	out, err := h.cli("tenant", "verify", "--user", none.UPN, "--apps", "onedrive,exchange")
+	require.Error(t, err)
+	assert.Regexp(t, `drive present\s+pass`, out)
+	assert.Regexp(t, `mailbox reachable\s+FAIL`, out)
+	assert.Contains(t, err.Error(), "MailboxNotEnabledForRESTAPI", "Graph's code is reported")
+
+	mailboxUser := h.user(0)
+	out = h.mustCLI("tenant", "verify", "--user", mailboxUser.Mail, "--apps", "onedrive,exchange")
+	assert.Regexp(t, `mailbox reachable\s+pass\s+user mailbox`, out)
+}
+
+func TestDirectoryMappingPicksUpNewUsers(t *testing.T) {
+	h := newHarness(t, harnessOptions{sim: graphsim.Options{Seed: 10, Users: 3, FilesPerUser: 3}})
+	h.startWorker(nil)
+	h.addTenant()
+	h.mustCLI("profile", "create", "sales", "--interval", "24h")
+	h.mustCLI("mapping", "add", "--attribute", "department=Sales", "--profile", "sales")
+	h.mustCLI("directory", "sync") // the first sync reads the whole directory
+
+	newcomer, err := h.sim.AddUser(graphsim.AddUserRequest{UPN: "new.seller@" + h.info.Domain, DisplayName: "New Seller",
+		Department: "Sales", Mailbox: "user", Drive: true})
+	require.NoError(t, err)
+	out := h.mustCLI("directory", "sync")
+	assert.Contains(t, out, "added new.seller@")
+	u, err := h.store.User(h.ctx, h.info.TenantID, newcomer.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "sales", u.ProfileID)
+	require.Eventually(t, func() bool {
+		snaps, err := h.store.Snapshots(h.ctx, catalog.SnapshotFilter{UserApp: catalog.UserApp{UserID: newcomer.ID}, State: catalog.StateComplete})
+		return err == nil && len(snaps) == 1 && snaps[0].Trigger == "initial"
+	}, 2*time.Minute, 200*time.Millisecond, "the new user's first backup ran by itself")
+
+	// Only the newcomer changed: a second sync adds nobody.
+	out = h.mustCLI("directory", "sync", "--json")
+	assert.Contains(t, out, `"Added": null`)
+	desc, err := exec.Command(temporalCLI(t), "schedule", "describe", "--schedule-id", "directory-sync/"+h.info.TenantID,
+		"--address", h.cfg.TemporalAddress).CombinedOutput()
+	require.NoError(t, err, string(desc))
+	assert.Contains(t, string(desc), "DirectorySyncWorkflow")
+	assert.Contains(t, h.auditActions(t), "mapping.add")
+}
