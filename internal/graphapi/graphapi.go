@@ -37,6 +37,7 @@ type Client interface {
 	Directory
 	Drives
 	Mailboxes
+	Exchange
 	// Roles returns the application permissions the tenant granted the app
 	// (the "roles" claim of its token).
 	Roles(ctx context.Context) ([]string, error)
