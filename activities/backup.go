@@ -125,11 +125,10 @@ func (a *Activities) BackupContainer(ctx context.Context, in ContainerInput) (Co
 	if err != nil {
 		return ContainerResult{}, classify(err)
 	}
-	d := &backup.Drive{Graph: g, Catalog: a.Catalog, Session: sess,
-		Exclude: backup.Exclusions{Extensions: profile.ExcludeExtensions, Folders: profile.ExcludeFolders},
-		Key:     snap.Key(), Snapshot: snap.ID, DriveID: in.ContainerID, Concurrency: a.DownloadConcurrency, Downloads: a.downloadSlots(),
-		Progress: func(c backup.Cursor) { hb.set(c) },
-		Log:      a.log().With("snapshot", snap.ID, "container", in.ContainerID)}
+	d := &backup.Drive{Graph: g, Exclude: backup.Exclusions{Extensions: profile.ExcludeExtensions, Folders: profile.ExcludeFolders},
+		Config: backup.Config{Catalog: a.Catalog, Session: sess, Key: snap.Key(), Snapshot: snap.ID, ContainerID: in.ContainerID,
+			Concurrency: a.DownloadConcurrency, Downloads: a.downloadSlots(), Progress: func(c backup.Cursor) { hb.set(c) },
+			Log: a.log().With("snapshot", snap.ID, "container", in.ContainerID)}}
 	res, err := d.Run(ctx, from)
 	if err != nil {
 		return ContainerResult{}, classify(err)

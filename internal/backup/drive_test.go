@@ -127,8 +127,8 @@ func (e *env) backup(from Cursor) (catalog.Snapshot, Result, error) {
 	snap, err := e.store.OpenSnapshot(ctx, e.k, "manual", fmt.Sprint("run", e.runs))
 	require.NoError(e.t, err)
 	require.NoError(e.t, e.store.AddSnapshotContainer(ctx, snap.ID, "d1", "drive", "OneDrive"))
-	d := &Drive{Graph: e.drive, Catalog: e.store, Session: e.vault.NewSession("t1", e.keys), Key: e.k, Snapshot: snap.ID,
-		DriveID: "d1", FlushBytes: 1}
+	d := &Drive{Graph: e.drive, Config: Config{Catalog: e.store, Session: e.vault.NewSession("t1", e.keys), Key: e.k, Snapshot: snap.ID,
+		ContainerID: "d1", FlushBytes: 1}}
 	res, err := d.Run(ctx, from)
 	if err != nil {
 		return snap, res, err
@@ -231,8 +231,8 @@ func TestResumeFromCursorSkipsDurablePages(t *testing.T) {
 	snap, err := e.store.OpenSnapshot(ctx, e.k, "manual", "run")
 	require.NoError(t, err)
 	require.NoError(t, e.store.AddSnapshotContainer(ctx, snap.ID, "d1", "drive", "OneDrive"))
-	d := &Drive{Graph: e.drive, Catalog: e.store, Session: e.vault.NewSession("t1", e.keys), Key: e.k, Snapshot: snap.ID,
-		DriveID: "d1", FlushBytes: 1, Progress: func(c Cursor) { cursors = append(cursors, c) }}
+	d := &Drive{Graph: e.drive, Config: Config{Catalog: e.store, Session: e.vault.NewSession("t1", e.keys), Key: e.k, Snapshot: snap.ID,
+		ContainerID: "d1", FlushBytes: 1, Progress: func(c Cursor) { cursors = append(cursors, c) }}}
 	// The first attempt dies fetching page 2.
 	delete(e.drive.pages, "page2")
 	_, err = d.Run(ctx, Cursor{})
@@ -262,7 +262,7 @@ func TestUnauthorizedStopsTheRun(t *testing.T) {
 	snap, err := e.store.OpenSnapshot(ctx, e.k, "manual", "run")
 	require.NoError(t, err)
 	require.NoError(t, e.store.AddSnapshotContainer(ctx, snap.ID, "d1", "drive", "OneDrive"))
-	_, err = (&Drive{Graph: d, Catalog: e.store, Session: e.vault.NewSession("t1", e.keys), Key: e.k, Snapshot: snap.ID, DriveID: "d1"}).Run(ctx, Cursor{})
+	_, err = (&Drive{Graph: d, Config: Config{Catalog: e.store, Session: e.vault.NewSession("t1", e.keys), Key: e.k, Snapshot: snap.ID, ContainerID: "d1"}}).Run(ctx, Cursor{})
 	assert.True(t, errors.Is(err, graphapi.ErrUnauthorized), "an auth failure is the run's, not an item's: %v", err)
 }
 
@@ -287,8 +287,8 @@ func TestExclusionsLeaveItemsOut(t *testing.T) {
 	snap, err := e.store.OpenSnapshot(ctx, e.k, "manual", "run")
 	require.NoError(t, err)
 	require.NoError(t, e.store.AddSnapshotContainer(ctx, snap.ID, "d1", "drive", "OneDrive"))
-	d := &Drive{Graph: e.drive, Catalog: e.store, Session: e.vault.NewSession("t1", e.keys), Key: e.k, Snapshot: snap.ID,
-		DriveID: "d1", Exclude: Exclusions{Extensions: []string{".tmp"}, Folders: []string{"/Docs"}}}
+	d := &Drive{Graph: e.drive, Config: Config{Catalog: e.store, Session: e.vault.NewSession("t1", e.keys), Key: e.k, Snapshot: snap.ID,
+		ContainerID: "d1"}, Exclude: Exclusions{Extensions: []string{".tmp"}, Folders: []string{"/Docs"}}}
 	res, err := d.Run(ctx, Cursor{})
 	require.NoError(t, err)
 	done, err := e.store.CommitSnapshot(ctx, snap.ID, res.BytesNew)
