@@ -17,7 +17,10 @@ import (
 )
 
 // Apps Holdfast can back up today.
-const AppOneDrive = "onedrive"
+const (
+	AppOneDrive = "onedrive"
+	AppExchange = "exchange"
+)
 
 // PrepareBackup checks that the user-app is protected and that the
 // tenant's ekey can be unwrapped, then opens the snapshot. Without the
@@ -54,7 +57,8 @@ func (a *Activities) PrepareBackup(ctx context.Context, in PrepareBackupInput) (
 }
 
 // ListContainers lists what the snapshot backs up: for OneDrive, the
-// user's drive.
+// user's drive; for Exchange, the mailbox's folder hierarchy and each mail
+// folder, calendar, contact folder and archive folder.
 func (a *Activities) ListContainers(ctx context.Context, in SnapshotRef) ([]Container, error) {
 	snap, err := a.snapshot(ctx, in.SnapshotID)
 	if err != nil {
@@ -77,6 +81,26 @@ func (a *Activities) ListContainers(ctx context.Context, in SnapshotRef) ([]Cont
 			return nil, err
 		}
 		return []Container{{ID: d.ID, Kind: "drive", Name: d.Name}}, nil
+	case AppExchange:
+		profile, err := a.Catalog.UserProfile(ctx, snap.TenantID, snap.UserID)
+		if err != nil {
+			return nil, classify(err)
+		}
+		cs, err := backup.MailboxContainers(ctx, g, snap.UserID, profile.RecoverableItems)
+		if errors.Is(err, graphapi.ErrNotFound) {
+			return nil, nonRetryable(ErrTypeNotFound, fmt.Errorf("user %s has no mailbox (not licensed for Exchange Online)", snap.UserID))
+		}
+		if err != nil {
+			return nil, classify(err)
+		}
+		out := make([]Container, len(cs))
+		for i, c := range cs {
+			if err := a.Catalog.AddSnapshotContainer(ctx, snap.ID, c.ID, c.Kind, c.Name); err != nil {
+				return nil, err
+			}
+			out[i] = Container{ID: c.ID, Kind: c.Kind, Name: c.Name}
+		}
+		return out, nil
 	}
 	return nil, nonRetryable(ErrTypeInvalidRequest, fmt.Errorf("app %q cannot be backed up yet", snap.App))
 }
@@ -95,7 +119,8 @@ func (a *Activities) BackupContainer(ctx context.Context, in ContainerInput) (Co
 	if snap.State != catalog.StateRunning {
 		return ContainerResult{}, nonRetryable(ErrTypeInvalidRequest, fmt.Errorf("snapshot %d is %s, not running", snap.ID, snap.State))
 	}
-	if done, ok, err := a.finishedContainer(ctx, in); err != nil || ok {
+	done, ok, kind, err := a.finishedContainer(ctx, in)
+	if err != nil || ok {
 		return done, err
 	}
 	ring, err := a.keys(ctx, snap.TenantID)
@@ -125,11 +150,21 @@ func (a *Activities) BackupContainer(ctx context.Context, in ContainerInput) (Co
 	if err != nil {
 		return ContainerResult{}, classify(err)
 	}
-	d := &backup.Drive{Graph: g, Exclude: backup.Exclusions{Extensions: profile.ExcludeExtensions, Folders: profile.ExcludeFolders},
-		Config: backup.Config{Catalog: a.Catalog, Session: sess, Key: snap.Key(), Snapshot: snap.ID, ContainerID: in.ContainerID,
-			Concurrency: a.DownloadConcurrency, Downloads: a.downloadSlots(), Progress: func(c backup.Cursor) { hb.set(c) },
-			Log: a.log().With("snapshot", snap.ID, "container", in.ContainerID)}}
-	res, err := d.Run(ctx, from)
+	cfg := backup.Config{Catalog: a.Catalog, Session: sess, Key: snap.Key(), Snapshot: snap.ID, ContainerID: in.ContainerID,
+		Concurrency: a.DownloadConcurrency, Downloads: a.downloadSlots(), Progress: func(c backup.Cursor) { hb.set(c) },
+		Log: a.log().With("snapshot", snap.ID, "container", in.ContainerID)}
+	var res backup.Result
+	switch snap.App {
+	case AppOneDrive:
+		d := &backup.Drive{Graph: g, Config: cfg,
+			Exclude: backup.Exclusions{Extensions: profile.ExcludeExtensions, Folders: profile.ExcludeFolders}}
+		res, err = d.Run(ctx, from)
+	case AppExchange:
+		m := &backup.Mailbox{Graph: g, Config: cfg, UserID: snap.UserID, Kind: kind, RecoverableItems: profile.RecoverableItems}
+		res, err = m.Run(ctx, from)
+	default:
+		err = nonRetryable(ErrTypeInvalidRequest, fmt.Errorf("app %q cannot be backed up yet", snap.App))
+	}
 	if err != nil {
 		return ContainerResult{}, classify(err)
 	}
@@ -138,18 +173,24 @@ func (a *Activities) BackupContainer(ctx context.Context, in ContainerInput) (Co
 }
 
 // finishedContainer returns the counts of a container an earlier attempt
-// finished (the activity completed but the result was lost).
-func (a *Activities) finishedContainer(ctx context.Context, in ContainerInput) (ContainerResult, bool, error) {
+// finished (the activity completed but the result was lost), and the
+// container's kind.
+func (a *Activities) finishedContainer(ctx context.Context, in ContainerInput) (ContainerResult, bool, string, error) {
 	cs, err := a.Catalog.SnapshotContainers(ctx, in.SnapshotID)
 	if err != nil {
-		return ContainerResult{}, false, err
+		return ContainerResult{}, false, "", err
 	}
 	for _, c := range cs {
-		if c.ContainerID == in.ContainerID && c.Done {
-			return ContainerResult{Items: c.Items, BytesNew: c.Bytes, Reenumerated: c.Reenumerated}, true, nil
+		if c.ContainerID != in.ContainerID {
+			continue
 		}
+		if c.Done {
+			return ContainerResult{Items: c.Items, BytesNew: c.Bytes, Reenumerated: c.Reenumerated}, true, c.Kind, nil
+		}
+		return ContainerResult{}, false, c.Kind, nil
 	}
-	return ContainerResult{}, false, nil
+	return ContainerResult{}, false, "", nonRetryable(ErrTypeInvalidRequest,
+		fmt.Errorf("container %q is not part of snapshot %d", in.ContainerID, in.SnapshotID))
 }
 
 // heartbeat reports the latest durable cursor, both when it moves and on

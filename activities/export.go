@@ -75,7 +75,7 @@ func (a *Activities) BuildExport(ctx context.Context, in ExportInput) (ExportRes
 	if err != nil {
 		return ExportResult{}, err
 	}
-	res, err := export.WriteZip(ctx, w, path.Join(user.UPN, req.App), nodes, a.opener(req.TenantID, ring))
+	res, err := export.WriteZip(ctx, w, path.Join(user.UPN, req.App), nodes, a.opener(req.TenantID, ring), export.Options{Mbox: req.Mbox})
 	if err != nil {
 		cancel() // abort the upload: no half-written ZIP
 		w.Close()

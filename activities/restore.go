@@ -2,15 +2,18 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"go.temporal.io/sdk/activity"
 
 	"github.com/holdfast/holdfast/internal/catalog"
 	"github.com/holdfast/holdfast/internal/graphapi"
 	"github.com/holdfast/holdfast/internal/keys"
+	"github.com/holdfast/holdfast/internal/mailitem"
 	"github.com/holdfast/holdfast/internal/policy"
 	"github.com/holdfast/holdfast/internal/restore"
 	"github.com/holdfast/holdfast/internal/tree"
@@ -51,7 +54,46 @@ func (a *Activities) selection(ctx context.Context, snap catalog.Snapshot, sel S
 	if err != nil {
 		return nil, nonRetryable(ErrTypeInvalidRequest, fmt.Errorf("snapshot %d: %w", snap.ID, err))
 	}
-	return nodes, nil
+	return sel.filter(nodes), nil
+}
+
+// filter applies the mail filters to nodes (pre-order), keeping the
+// folders on the way to what they choose.
+func (sel Selection) filter(nodes []*tree.Node) []*tree.Node {
+	if sel.Since.IsZero() && sel.Until.IsZero() && sel.Sender == "" && sel.Subject == "" {
+		return nodes
+	}
+	keep := make(map[*tree.Node]bool, len(nodes))
+	for _, n := range nodes {
+		if n.IsFolder() || !sel.chooses(n) {
+			continue
+		}
+		for p := n; p != nil && !keep[p]; p = p.Parent {
+			keep[p] = true
+		}
+	}
+	out := nodes[:0:0]
+	for _, n := range nodes {
+		if keep[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func (sel Selection) chooses(n *tree.Node) bool {
+	if n.Kind != mailitem.KindMessage {
+		return true
+	}
+	var m mailitem.Message
+	_ = json.Unmarshal([]byte(n.Meta), &m)
+	when := m.Received
+	if when.IsZero() {
+		when = m.Sent
+	}
+	return (sel.Since.IsZero() || !when.Before(sel.Since)) && (sel.Until.IsZero() || when.Before(sel.Until)) &&
+		(sel.Sender == "" || strings.Contains(strings.ToLower(m.From), strings.ToLower(sel.Sender))) &&
+		(sel.Subject == "" || strings.Contains(strings.ToLower(n.Name), strings.ToLower(sel.Subject)))
 }
 
 func count(nodes []*tree.Node) (items, bytes int64) {
@@ -78,7 +120,7 @@ func (a *Activities) opener(tenantID string, ring *keys.Keyring) func(ctx contex
 // written.
 func (a *Activities) PrepareRestore(ctx context.Context, req RestoreRequest) (RestorePlan, error) {
 	k := catalog.UserApp{TenantID: req.TenantID, UserID: req.UserID, App: req.App}
-	if req.App != AppOneDrive {
+	if req.App != AppOneDrive && req.App != AppExchange {
 		return RestorePlan{}, nonRetryable(ErrTypeInvalidRequest, fmt.Errorf("restoring %q is not supported yet", req.App))
 	}
 	if _, err := restore.ParsePolicy(req.Conflict); err != nil {
@@ -114,11 +156,8 @@ func (a *Activities) PrepareRestore(ctx context.Context, req RestoreRequest) (Re
 	if err := a.allowData(ctx, "restore", req.Actor, k, target); err != nil {
 		return RestorePlan{}, err
 	}
-	if _, err := g.UserDrive(ctx, target); err != nil {
-		if errors.Is(err, graphapi.ErrNotFound) {
-			return RestorePlan{}, nonRetryable(ErrTypeNotFound, fmt.Errorf("restore target %s has no OneDrive", target))
-		}
-		return RestorePlan{}, classify(fmt.Errorf("restore target %s: %w", target, err))
+	if err := a.checkTarget(ctx, g, req.App, target); err != nil {
+		return RestorePlan{}, err
 	}
 	items, bytes := count(nodes)
 	job, err := a.Catalog.StartJob(ctx, catalog.Job{Kind: catalog.JobRestore, TenantID: req.TenantID, UserID: req.UserID,
@@ -161,10 +200,6 @@ func (a *Activities) RestoreItems(ctx context.Context, in RestoreInput) (Restore
 	if err != nil {
 		return RestoreResult{}, classify(err)
 	}
-	drive, err := g.UserDrive(ctx, in.Plan.TargetUserID)
-	if err != nil {
-		return RestoreResult{}, classify(err)
-	}
 	var from restoreCursor
 	resumed := activity.HasHeartbeatDetails(ctx) && activity.GetHeartbeatDetails(ctx, &from) == nil
 	policy, _ := restore.ParsePolicy(req.Conflict)
@@ -175,18 +210,50 @@ func (a *Activities) RestoreItems(ctx context.Context, in RestoreInput) (Restore
 	hb := newHeartbeat(ctx, from)
 	defer hb.stop()
 	base := from.Result
-	r := &restore.Drive{Graph: g, Open: a.opener(req.TenantID, ring), DriveID: drive.ID, RootID: drive.RootID,
-		Folder: folder, Policy: policy, Resumed: resumed, Log: a.log().With("job", in.Plan.JobID),
-		Progress: func(done int, so restore.Result) {
-			hb.set(restoreCursor{Done: done, Result: add(base, so, folder)})
-		}}
-	res, err := r.Run(ctx, nodes, from.Done)
+	progress := func(done int, so restore.Result) {
+		hb.set(restoreCursor{Done: done, Result: add(base, so, folder)})
+	}
+	log := a.log().With("job", in.Plan.JobID)
+	var res restore.Result
+	switch req.App {
+	case AppExchange:
+		r := &restore.Mailbox{Graph: g, Open: a.opener(req.TenantID, ring), UserID: in.Plan.TargetUserID,
+			Folder: folder, Policy: policy, Resumed: resumed, Log: log, Progress: progress}
+		res, err = r.Run(ctx, nodes, from.Done)
+	default:
+		drive, derr := g.UserDrive(ctx, in.Plan.TargetUserID)
+		if derr != nil {
+			return RestoreResult{}, classify(derr)
+		}
+		r := &restore.Drive{Graph: g, Open: a.opener(req.TenantID, ring), DriveID: drive.ID, RootID: drive.RootID,
+			Folder: folder, Policy: policy, Resumed: resumed, Log: log, Progress: progress}
+		res, err = r.Run(ctx, nodes, from.Done)
+	}
 	if err != nil {
 		return RestoreResult{}, classify(err)
 	}
 	out := add(base, res, folder)
 	out.Failures = append(out.Failures, res.Failures...)
 	return out, nil
+}
+
+// checkTarget checks that the restore target has the app's storage.
+func (a *Activities) checkTarget(ctx context.Context, g graphapi.Client, app, target string) error {
+	var err error
+	what := "OneDrive"
+	if app == AppExchange {
+		what = "mailbox"
+		_, _, err = g.MailboxIDs(ctx, target)
+	} else {
+		_, err = g.UserDrive(ctx, target)
+	}
+	if errors.Is(err, graphapi.ErrNotFound) {
+		return nonRetryable(ErrTypeNotFound, fmt.Errorf("restore target %s has no %s", target, what))
+	}
+	if err != nil {
+		return classify(fmt.Errorf("restore target %s: %w", target, err))
+	}
+	return nil
 }
 
 func add(base RestoreResult, r restore.Result, folder string) RestoreResult {

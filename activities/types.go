@@ -94,6 +94,13 @@ const (
 type Selection struct {
 	Paths   []string
 	ItemIDs []string
+	// Filters of mail (messages; other items pass): received in
+	// [Since, Until), sender address containing Sender, subject containing
+	// Subject (case-insensitive). Folders are kept only if they hold a
+	// chosen item.
+	Since, Until time.Time `json:",omitzero"`
+	Sender       string    `json:",omitempty"`
+	Subject      string    `json:",omitempty"`
 }
 
 // RestoreRequest is what an admin asked to restore.
@@ -145,6 +152,7 @@ type ExportRequest struct {
 	SnapshotID int64
 	At         time.Time
 	Selection  Selection
+	Mbox       bool // exchange: a .mbox per mail folder instead of .eml files
 	Actor      string
 }
 

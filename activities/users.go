@@ -52,7 +52,7 @@ type AddUsersResult struct {
 }
 
 // SupportedApps are the apps Holdfast can protect today.
-var SupportedApps = []string{AppOneDrive}
+var SupportedApps = []string{AppOneDrive, AppExchange}
 
 // AddUsers looks every row up first — profile, apps, the user in the
 // directory, their mailbox kind — and adds them only if all are valid
@@ -72,6 +72,7 @@ func (a *Activities) addUsers(ctx context.Context, g graphapi.Client, in AddUser
 		row     UserRow
 		user    graphapi.User
 		kind    string
+		noDrive bool
 		profile catalog.Profile
 	}
 	var ok []valid
@@ -120,7 +121,18 @@ func (a *Activities) addUsers(ctx context.Context, g graphapi.Client, in AddUser
 		case err != nil:
 			return res, classify(err)
 		}
-		ok = append(ok, valid{row: row, user: u, kind: kind, profile: p})
+		noDrive := false
+		if slices.Contains(row.Apps, AppOneDrive) {
+			// Shared and resource mailboxes, and unlicensed users, have none.
+			_, err := g.UserDrive(ctx, u.ID)
+			switch {
+			case errors.Is(err, graphapi.ErrNotFound):
+				noDrive = true
+			case err != nil:
+				return res, classify(err)
+			}
+		}
+		ok = append(ok, valid{row: row, user: u, kind: kind, noDrive: noDrive, profile: p})
 	}
 	if len(res.Invalid) > 0 && !in.SkipInvalid {
 		return res, nil
@@ -128,10 +140,16 @@ func (a *Activities) addUsers(ctx context.Context, g graphapi.Client, in AddUser
 	for _, v := range ok {
 		apps := v.row.Apps
 		added := AddedUser{ID: v.user.ID, UPN: v.user.UPN, DisplayName: v.user.DisplayName, Kind: v.kind}
-		if v.kind == "none" && slices.Contains(apps, "exchange") {
-			apps = slices.DeleteFunc(slices.Clone(apps), func(app string) bool { return app == "exchange" })
-			added.Note = "no mailbox: Exchange not enabled"
+		var notes []string
+		if v.kind == "none" && slices.Contains(apps, AppExchange) {
+			apps = slices.DeleteFunc(slices.Clone(apps), func(app string) bool { return app == AppExchange })
+			notes = append(notes, "no mailbox: Exchange not enabled")
 		}
+		if v.noDrive {
+			apps = slices.DeleteFunc(slices.Clone(apps), func(app string) bool { return app == AppOneDrive })
+			notes = append(notes, "no OneDrive: OneDrive not enabled")
+		}
+		added.Note = strings.Join(notes, "; ")
 		added.Apps = apps
 		err := a.Catalog.AddUser(ctx, catalog.User{TenantID: in.TenantID, ID: v.user.ID, UPN: v.user.UPN, Mail: v.user.Mail,
 			DisplayName: v.user.DisplayName, Kind: v.kind, ProfileID: v.row.ProfileID}, apps)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/holdfast/holdfast/internal/catalog"
 	"github.com/holdfast/holdfast/internal/quickxor"
 	"github.com/holdfast/holdfast/internal/tree"
 )
@@ -80,5 +81,22 @@ func verifyFile(ctx context.Context, open func(context.Context, string) (io.Read
 	if !match {
 		return fmt.Errorf("content does not match the %s hash the service reported at backup", algo)
 	}
+	// Extra contents (a message's properties and attachments, a contact's
+	// photo) must read back whole too.
+	for name, c := range catalog.DecodeExtra(n.Extra) {
+		if err := readAll(ctx, open, c); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
 	return nil
+}
+
+func readAll(ctx context.Context, open func(context.Context, string) (io.ReadCloser, error), content string) error {
+	body, err := open(ctx, content)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	_, err = io.Copy(io.Discard, body)
+	return err
 }

@@ -47,6 +47,7 @@ func run() error {
 	flag.IntVar(&o.Groups, "groups", 4, "seeded groups (negative: none)")
 	flag.DurationVar(&o.MailboxLatency, "mailbox-latency", 0, "extra latency of every Outlook request while it counts as in flight (to test the 4-concurrent rule)")
 	flag.Float64Var(&o.ThrottleScale, "throttle-scale", 0, "multiplier of Microsoft's published throttling budgets (SharePoint RU, Outlook per-mailbox requests and uploads): 1 = the real budgets, 0 = off")
+	flag.Float64Var(&o.OutlookWindowScale, "outlook-window-scale", 1, "shortens the Outlook limits' 10- and 5-minute windows by this factor (tests: 0.05 = a 30 s window)")
 	flag.Float64Var(&o.FaultRate, "fault-rate", 0, "fraction of Graph/download requests that get a fault (0..1)")
 	flag.DurationVar(&o.TokenLifetime, "token-lifetime", time.Hour, "access token lifetime")
 	flag.DurationVar(&o.DeltaTokenMaxAge, "delta-token-max-age", 30*24*time.Hour, "age after which a drive delta token gets 410")

@@ -45,9 +45,9 @@ func (s *Store) CommitSnapshot(ctx context.Context, snapID, bytesNew int64) (Sna
 			AND item_id IN (SELECT item_id FROM staged_items WHERE snapshot_id = ? AND op <> ?)`,
 			snapID, c.k.TenantID, c.k.UserID, c.k.App, snapID, OpSeen)
 		c.exec(`INSERT INTO item_versions (tenant_id, user_id, app, item_id, from_snap, to_snap, container_id, parent_id,
-			name, kind, size, created_at, modified_at, etag, hash, content, meta)
+			name, kind, size, created_at, modified_at, etag, hash, content, extra, meta)
 			SELECT ?, ?, ?, item_id, snapshot_id, NULL, container_id, parent_id, name, kind, size, created_at, modified_at,
-			etag, hash, content, meta FROM staged_items WHERE snapshot_id = ? AND op = ?`,
+			etag, hash, content, extra, meta FROM staged_items WHERE snapshot_id = ? AND op = ?`,
 			c.k.TenantID, c.k.UserID, c.k.App, snapID, OpUpsert)
 
 		// A full enumeration is the truth: whatever it did not see is gone.

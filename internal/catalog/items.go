@@ -29,6 +29,7 @@ type ItemVersion struct {
 	ETag        string // the service's version tag (cTag/eTag/changeKey)
 	Hash        string // the service's content hash, when it gives one
 	Content     string // vault.Content, "" for items without content
+	Extra       string // further named vault contents (EncodeExtra), or ""
 	Meta        string // app-specific JSON
 	FromSnap    int64
 	ToSnap      int64 // 0 while current
@@ -57,13 +58,14 @@ type versionRow struct {
 	ETag        string        `db:"etag"`
 	Hash        string        `db:"hash"`
 	Content     string        `db:"content"`
+	Extra       string        `db:"extra"`
 	Meta        string        `db:"meta"`
 }
 
 func (r versionRow) version() ItemVersion {
 	return ItemVersion{ItemID: r.ItemID, ContainerID: r.ContainerID, ParentID: r.ParentID, Name: r.Name,
 		Kind: r.Kind, Size: r.Size, Created: fromMS(r.CreatedAt), Modified: fromMS(r.ModifiedAt),
-		ETag: r.ETag, Hash: r.Hash, Content: r.Content, Meta: r.Meta, FromSnap: r.FromSnap, ToSnap: r.ToSnap.Int64}
+		ETag: r.ETag, Hash: r.Hash, Content: r.Content, Extra: r.Extra, Meta: r.Meta, FromSnap: r.FromSnap, ToSnap: r.ToSnap.Int64}
 }
 
 // inBatch bounds IN (...) lists well under SQLite's and PostgreSQL's
@@ -120,12 +122,12 @@ func (s *Store) StageItems(ctx context.Context, snapID int64, items []StagedItem
 			return err
 		}
 		stage, err := tx.PreparexContext(ctx, tx.Rebind(`INSERT INTO staged_items
-			(snapshot_id, item_id, op, container_id, parent_id, name, kind, size, created_at, modified_at, etag, hash, content, meta)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			(snapshot_id, item_id, op, container_id, parent_id, name, kind, size, created_at, modified_at, etag, hash, content, extra, meta)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (snapshot_id, item_id) DO UPDATE SET op = excluded.op, container_id = excluded.container_id,
 			parent_id = excluded.parent_id, name = excluded.name, kind = excluded.kind, size = excluded.size,
 			created_at = excluded.created_at, modified_at = excluded.modified_at, etag = excluded.etag,
-			hash = excluded.hash, content = excluded.content, meta = excluded.meta`))
+			hash = excluded.hash, content = excluded.content, extra = excluded.extra, meta = excluded.meta`))
 		if err != nil {
 			return err
 		}
@@ -137,7 +139,7 @@ func (s *Store) StageItems(ctx context.Context, snapID int64, items []StagedItem
 		defer clear.Close()
 		for _, it := range items {
 			if _, err := stage.ExecContext(ctx, snapID, it.ItemID, it.Op, it.ContainerID, it.ParentID, it.Name, it.Kind,
-				it.Size, ms(it.Created), ms(it.Modified), it.ETag, it.Hash, it.Content, it.Meta); err != nil {
+				it.Size, ms(it.Created), ms(it.Modified), it.ETag, it.Hash, it.Content, it.Extra, it.Meta); err != nil {
 				return err
 			}
 			if _, err := clear.ExecContext(ctx, snapID, it.ItemID); err != nil {

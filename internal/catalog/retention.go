@@ -439,9 +439,9 @@ type VersionKey struct {
 	FromSnap int64
 }
 
-// ContentPage returns the content column of up to limit item versions of
-// the tenant with content, after the key, in key order; next is the last
-// key returned.
+// ContentPage returns the contents (content and extra columns) of up to
+// limit item versions of the tenant with content, after the key, in key
+// order; next is the last key returned.
 func (s *Store) ContentPage(ctx context.Context, tenantID string, after VersionKey, limit int) (contents []string, next VersionKey, err error) {
 	var rows []struct {
 		UserID   string `db:"user_id"`
@@ -449,16 +449,20 @@ func (s *Store) ContentPage(ctx context.Context, tenantID string, after VersionK
 		ItemID   string `db:"item_id"`
 		FromSnap int64  `db:"from_snap"`
 		Content  string `db:"content"`
+		Extra    string `db:"extra"`
 	}
-	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT user_id, app, item_id, from_snap, content FROM item_versions
-		WHERE tenant_id = ? AND content <> '' AND (user_id, app, item_id, from_snap) > (?, ?, ?, ?)
+	if err := s.db.SelectContext(ctx, &rows, s.q(`SELECT user_id, app, item_id, from_snap, content, extra FROM item_versions
+		WHERE tenant_id = ? AND (content <> '' OR extra <> '') AND (user_id, app, item_id, from_snap) > (?, ?, ?, ?)
 		ORDER BY user_id, app, item_id, from_snap LIMIT ?`),
 		tenantID, after.UserID, after.App, after.ItemID, after.FromSnap, limit); err != nil {
 		return nil, after, err
 	}
-	contents = make([]string, len(rows))
-	for i, r := range rows {
-		contents[i] = r.Content
+	contents = make([]string, 0, len(rows))
+	for _, r := range rows {
+		if r.Content != "" {
+			contents = append(contents, r.Content)
+		}
+		contents = append(contents, ExtraContents(r.Extra)...)
 	}
 	if len(rows) > 0 {
 		r := rows[len(rows)-1]
@@ -485,25 +489,30 @@ func (s *Store) ContentSince(ctx context.Context, tenantID string, watermark int
 			return err
 		}
 		defer rows.Close()
-		var c string
+		var c, x string
 		for rows.Next() {
-			if err := rows.Scan(&c); err != nil {
+			if err := rows.Scan(&c, &x); err != nil {
 				return err
 			}
-			if err := fn(c); err != nil {
-				return err
+			for _, v := range append([]string{c}, ExtraContents(x)...) {
+				if v == "" {
+					continue
+				}
+				if err := fn(v); err != nil {
+					return err
+				}
 			}
 		}
 		return rows.Err()
 	}
 	for _, a := range apps {
-		if err := each(`SELECT content FROM item_versions WHERE tenant_id = ? AND user_id = ? AND app = ? AND from_snap >= ?
-			AND content <> ''`, tenantID, a.UserID, a.App, watermark); err != nil {
+		if err := each(`SELECT content, extra FROM item_versions WHERE tenant_id = ? AND user_id = ? AND app = ? AND from_snap >= ?
+			AND (content <> '' OR extra <> '')`, tenantID, a.UserID, a.App, watermark); err != nil {
 			return err
 		}
 	}
-	return each(`SELECT st.content FROM staged_items st JOIN snapshots sn ON sn.id = st.snapshot_id
-		WHERE sn.tenant_id = ? AND st.content <> ''`, tenantID)
+	return each(`SELECT st.content, st.extra FROM staged_items st JOIN snapshots sn ON sn.id = st.snapshot_id
+		WHERE sn.tenant_id = ? AND (st.content <> '' OR st.extra <> '')`, tenantID)
 }
 
 // ChunkCount is how many chunks the tenant's index holds.

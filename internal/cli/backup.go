@@ -15,8 +15,11 @@ import (
 	"go.temporal.io/sdk/client"
 	"golang.org/x/term"
 
+	"github.com/holdfast/holdfast/activities"
 	"github.com/holdfast/holdfast/internal/catalog"
+	"github.com/holdfast/holdfast/internal/mailitem"
 	"github.com/holdfast/holdfast/internal/policy"
+	"github.com/holdfast/holdfast/internal/tree"
 	"github.com/holdfast/holdfast/workflows"
 )
 
@@ -265,17 +268,14 @@ func (a *app) backupShowCmd() *cobra.Command {
 			fmt.Fprintf(w, "  trigger:  %s\n  started:  %s\n  finished: %s\n", snap.Trigger, timeText(snap.StartedAt), timeText(snap.FinishedAt))
 			fmt.Fprintf(w, "  items:    %d (%s), %d changed this run, %s fetched, %d failed\n",
 				snap.ItemsTotal, bytesText(snap.BytesTotal), snap.ItemsChanged, bytesText(snap.BytesNew), snap.ItemsFailed)
-			for _, c := range containers {
-				state := "done"
-				switch {
-				case c.Error != "":
-					state = "failed: " + c.Error
-				case !c.Done:
-					state = "not finished"
-				case c.Reenumerated:
-					state = "done (delta expired: enumerated in full)"
+			if snap.App == activities.AppExchange {
+				if err := a.showFolders(ctx, snap, containers); err != nil {
+					return err
 				}
-				fmt.Fprintf(w, "  %s %q: %d items seen, %s fetched, %s\n", c.Kind, c.Name, c.Items, bytesText(c.Bytes), state)
+			} else {
+				for _, c := range containers {
+					fmt.Fprintf(w, "  %s %q: %d items seen, %s fetched, %s\n", c.Kind, c.Name, c.Items, bytesText(c.Bytes), containerState(c))
+				}
 			}
 			for _, f := range fails {
 				fmt.Fprintf(w, "  failed item %s (%s): %s\n", f.Name, f.ItemID, strings.TrimSpace(f.Error))
@@ -283,4 +283,54 @@ func (a *app) backupShowCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+func containerState(c catalog.SnapshotContainer) string {
+	switch {
+	case c.Error != "":
+		return "failed: " + c.Error
+	case !c.Done:
+		return "not finished"
+	case c.Reenumerated && (c.Kind == "drive" || c.Kind == mailitem.ContainerMail || c.Kind == mailitem.ContainerContacts):
+		// Containers with a delta query; the others are listed in full.
+		return "done (delta expired: enumerated in full)"
+	}
+	return "done"
+}
+
+// showFolders lists a mailbox snapshot's folders with what each holds and
+// how its container's backup went.
+func (a *app) showFolders(ctx context.Context, snap catalog.Snapshot, containers []catalog.SnapshotContainer) error {
+	items, err := a.store.ItemsAt(ctx, snap.Key(), snap.ID)
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]catalog.SnapshotContainer, len(containers))
+	for _, c := range containers {
+		byID[c.ContainerID] = c
+	}
+	if c, ok := byID[mailitem.HierarchyID]; ok && (c.Error != "" || !c.Done) {
+		fmt.Fprintf(a.out, "  folder list: %s\n", containerState(c))
+	}
+	t := tree.Build(items)
+	tw := tabwriter.NewWriter(a.out, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  FOLDER\tITEMS\tSIZE\tBACKUP")
+	tree.Walk(t.Root, func(n *tree.Node) {
+		if n == t.Root || !n.IsFolder() {
+			return
+		}
+		var count, size int64
+		for _, c := range n.Children {
+			if !c.IsFolder() {
+				count++
+				size += c.Size
+			}
+		}
+		state := ""
+		if c, ok := byID[n.ItemID]; ok {
+			state = containerState(c)
+		}
+		fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\n", n.Path, count, bytesText(size), state)
+	})
+	return tw.Flush()
 }

@@ -36,7 +36,10 @@ func timeText(t time.Time) string {
 
 // parseAt reads a point in time: RFC 3339, or a local date with an
 // optional time.
-func parseAt(s string) (time.Time, error) {
+func parseAt(s string) (time.Time, error) { return parseTime("--at", s) }
+
+// parseTime reads a time flag in the local zone.
+func parseTime(flag, s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
@@ -45,5 +48,5 @@ func parseAt(s string) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("--at %q is not a time (use 2006-01-02, 2006-01-02 15:04 or RFC 3339)", s)
+	return time.Time{}, fmt.Errorf("%s %q is not a time (use 2006-01-02, 2006-01-02 15:04 or RFC 3339)", flag, s)
 }

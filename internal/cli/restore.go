@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,16 +29,43 @@ type selectionFlags struct {
 	at       string
 	paths    []string
 	items    []string
+	since    string
+	until    string
+	sender   string
+	subject  string
 }
 
 func (f *selectionFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.user, "user", "", "whose backup (email, UPN or ID) (required)")
-	fl.StringVar(&f.app, "app", activities.AppOneDrive, "which app")
+	fl.StringVar(&f.app, "app", activities.AppOneDrive, "which app: onedrive or exchange")
 	fl.Int64Var(&f.snapshot, "snapshot", 0, "snapshot ID (default: the newest usable one, or the one at --at)")
 	fl.StringVar(&f.at, "at", "", "point in time: the newest snapshot finished by then")
 	fl.StringSliceVar(&f.paths, "path", nil, "file or folder path in the backup (repeat; default everything)")
 	fl.StringSliceVar(&f.items, "item", nil, "item ID (repeat)")
+	fl.StringVar(&f.since, "since", "", "exchange: messages received at or after this time")
+	fl.StringVar(&f.until, "until", "", "exchange: messages received before this time")
+	fl.StringVar(&f.sender, "sender", "", "exchange: messages whose sender address contains this")
+	fl.StringVar(&f.subject, "subject", "", "exchange: messages whose subject contains this")
+}
+
+// selection turns the flags into the request's selection.
+func (f selectionFlags) selection() (activities.Selection, error) {
+	sel := activities.Selection{Paths: f.paths, ItemIDs: f.items, Sender: f.sender, Subject: f.subject}
+	var err error
+	if sel.Since, err = parseTime("--since", f.since); err != nil {
+		return sel, err
+	}
+	if sel.Until, err = parseTime("--until", f.until); err != nil {
+		return sel, err
+	}
+	if !sel.Since.IsZero() && !sel.Until.IsZero() && !sel.Since.Before(sel.Until) {
+		return sel, errors.New("--since must be before --until")
+	}
+	if f.app != activities.AppExchange && (!sel.Since.IsZero() || !sel.Until.IsZero() || f.sender != "" || f.subject != "") {
+		return sel, errors.New("--since, --until, --sender and --subject select mail: use them with --app exchange")
+	}
+	return sel, nil
 }
 
 // resolve checks the flags against the catalog: the user, the snapshot.
@@ -47,6 +76,9 @@ func (a *app) resolve(ctx context.Context, f selectionFlags) (catalog.Tenant, ca
 	}
 	if f.user == "" {
 		return t, catalog.User{}, time.Time{}, errors.New("--user is required")
+	}
+	if !slices.Contains(activities.SupportedApps, f.app) {
+		return t, catalog.User{}, time.Time{}, fmt.Errorf("--app %q: want one of %s", f.app, strings.Join(activities.SupportedApps, ", "))
 	}
 	u, err := a.user(ctx, t, f.user)
 	if err != nil {
@@ -77,13 +109,15 @@ func (a *app) restoreCmd() *cobra.Command {
 	var noWait bool
 	cmd := &cobra.Command{
 		Use:   "restore",
-		Short: "Restore files and folders from a snapshot to OneDrive",
+		Short: "Restore files and folders to OneDrive, or mail, calendars and contacts to a mailbox",
 		Long: `Restores the selected items of a snapshot (or of the newest snapshot at a
 point in time): by default into a new folder "Holdfast Restore <time>" in the
-user's own OneDrive; --to original puts them back where they were; --to-user
-restores into another user's OneDrive. Files whose name is taken follow
---conflict: skip (keep the existing file), rename (restore beside it) or
-replace.`,
+user's own OneDrive or mailbox; --to original puts them back where they were;
+--to-user restores into another user's. Items already there follow
+--conflict: skip (keep the existing one), rename (restore beside it) or
+replace. For mail, "already there" is a message with the same Internet
+message ID in the folder; for calendars, an event with the same subject and
+start; for contacts, the same name and address.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -106,8 +140,12 @@ replace.`,
 			if err != nil {
 				return err
 			}
+			selection, err := sel.selection()
+			if err != nil {
+				return err
+			}
 			req := activities.RestoreRequest{TenantID: t.ID, UserID: u.ID, App: sel.app, SnapshotID: sel.snapshot, At: at,
-				Selection: activities.Selection{Paths: sel.paths, ItemIDs: sel.items}, TargetUserID: toUser, Mode: to,
+				Selection: selection, TargetUserID: toUser, Mode: to,
 				Conflict: conflict, Actor: a.cfg.Actor}
 			id := workflows.RestoreWorkflowID(t.ID, strconv.FormatInt(time.Now().UnixNano(), 36))
 			run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue}, workflows.RestoreWorkflow, req)
@@ -129,7 +167,7 @@ replace.`,
 			if res.Folder != "" {
 				where = "folder " + strconv.Quote(res.Folder)
 			}
-			fmt.Fprintf(a.out, "restored %d files (%s) to %s; %d skipped, %d failed\n", res.Restored, bytesText(res.Bytes), where, res.Skipped, res.Failed)
+			fmt.Fprintf(a.out, "restored %d items (%s) to %s; %d skipped, %d failed\n", res.Restored, bytesText(res.Bytes), where, res.Skipped, res.Failed)
 			for _, f := range res.Failures {
 				fmt.Fprintf(a.out, "  failed: %s\n", f)
 			}
@@ -140,9 +178,9 @@ replace.`,
 		},
 	}
 	sel.register(cmd)
-	cmd.Flags().StringVar(&toUser, "to-user", "", "restore into this user's OneDrive instead (email, UPN or ID)")
+	cmd.Flags().StringVar(&toUser, "to-user", "", "restore into this user's OneDrive or mailbox instead (email, UPN or ID)")
 	cmd.Flags().StringVar(&to, "to", activities.ModeFolder, "where: folder (a new restore folder) or original (the original paths)")
-	cmd.Flags().StringVar(&conflict, "conflict", "skip", "when a file exists: skip, rename or replace")
+	cmd.Flags().StringVar(&conflict, "conflict", "skip", "when an item exists: skip, rename or replace")
 	cmd.Flags().BoolVar(&noWait, "no-wait", false, "start the restore and return")
 	return cmd
 }
@@ -150,11 +188,15 @@ replace.`,
 func (a *app) downloadCmd() *cobra.Command {
 	var sel selectionFlags
 	var out string
-	var force bool
+	var force, mbox bool
 	cmd := &cobra.Command{
 		Use:   "download",
-		Short: "Download files and folders from a snapshot as a ZIP",
-		Args:  cobra.NoArgs,
+		Short: "Download files and folders, or mail, calendars and contacts, from a snapshot as a ZIP",
+		Long: `Downloads the selected items of a snapshot as a ZIP with their folder tree.
+OneDrive files come as they are. Exchange mail comes as one .eml per message
+(exactly the MIME the service gave), or with --mbox as one .mbox per folder;
+each calendar as an .ics file, each contact folder as a .vcf file.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if out == "" {
@@ -178,8 +220,15 @@ func (a *app) downloadCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			selection, err := sel.selection()
+			if err != nil {
+				return err
+			}
+			if mbox && sel.app != activities.AppExchange {
+				return errors.New("--mbox writes mail folders: use it with --app exchange")
+			}
 			req := activities.ExportRequest{TenantID: t.ID, UserID: u.ID, App: sel.app, SnapshotID: sel.snapshot, At: at,
-				Selection: activities.Selection{Paths: sel.paths, ItemIDs: sel.items}, Actor: a.cfg.Actor}
+				Selection: selection, Mbox: mbox, Actor: a.cfg.Actor}
 			id := workflows.DownloadWorkflowID(t.ID, strconv.FormatInt(time.Now().UnixNano(), 36))
 			run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue}, workflows.DownloadWorkflow, req)
 			if err != nil {
@@ -233,6 +282,7 @@ func (a *app) downloadCmd() *cobra.Command {
 	sel.register(cmd)
 	cmd.Flags().StringVarP(&out, "output", "o", "", "ZIP file to write (required)")
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite the output file")
+	cmd.Flags().BoolVar(&mbox, "mbox", false, "exchange: one .mbox file per mail folder instead of .eml files")
 	return cmd
 }
 

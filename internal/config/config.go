@@ -26,8 +26,14 @@ type Config struct {
 	BlobURL           string // file://…, mem://, s3://…, azblob://…, gs://…
 	KeeperURL         string // base64key://…, azurekeyvault://…, awskms://…, gcpkms://…, hashivault://…
 	GraphRUPerMinute  int    // OneDrive/SharePoint pacing per tenant; 0 = Microsoft's smallest budget, <0 = off
-	Actor             string // the admin on whose behalf the CLI acts (audit log)
-	LogLevel          string
+	// MailboxRequestsPer10Min paces requests per Exchange mailbox; 0 =
+	// Outlook's budget (10,000 per 10 minutes), <0 = off.
+	MailboxRequestsPer10Min int
+	// MailboxWindowScale shortens the windows of the mailbox budgets, to
+	// match graphsim's --outlook-window-scale in tests; 0 = Outlook's.
+	MailboxWindowScale float64
+	Actor              string // the admin on whose behalf the CLI acts (audit log)
+	LogLevel           string
 }
 
 // vars maps each setting to its environment variable and flag.
@@ -50,7 +56,36 @@ func Flags(fs *pflag.FlagSet) {
 	for _, v := range vars {
 		fs.String(v.flag, "", fmt.Sprintf("%s (env %s)", v.usage, v.env))
 	}
-	fs.Int("graph-ru-per-minute", 0, "OneDrive/SharePoint resource units per minute per tenant; 0 = Microsoft's smallest budget, -1 = no pacing (env HOLDFAST_GRAPH_RU_PER_MINUTE)")
+	for _, v := range intVars {
+		fs.Int(v.flag, 0, fmt.Sprintf("%s (env %s)", v.usage, v.env))
+	}
+}
+
+// windowScale reads HOLDFAST_MAILBOX_WINDOW_SCALE (tests and benchmarks only).
+func windowScale(c *Config) error {
+	s := os.Getenv("HOLDFAST_MAILBOX_WINDOW_SCALE")
+	if s == "" {
+		return nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f <= 0 || f > 1 {
+		return fmt.Errorf("HOLDFAST_MAILBOX_WINDOW_SCALE: %q is not a number in (0, 1]", s)
+	}
+	c.MailboxWindowScale = f
+	return nil
+}
+
+// intVars are the whole-number settings.
+var intVars = []struct {
+	env, flag, usage string
+	get              func(*Config) *int
+}{
+	{"HOLDFAST_GRAPH_RU_PER_MINUTE", "graph-ru-per-minute",
+		"OneDrive/SharePoint resource units per minute per tenant; 0 = Microsoft's smallest budget, -1 = no pacing",
+		func(c *Config) *int { return &c.GraphRUPerMinute }},
+	{"HOLDFAST_MAILBOX_REQUESTS_PER_10MIN", "mailbox-requests-per-10min",
+		"Exchange requests per mailbox per 10 minutes; 0 = Outlook's budget (10,000), -1 = no pacing",
+		func(c *Config) *int { return &c.MailboxRequestsPer10Min }},
 }
 
 // Load builds the configuration from defaults, the environment and fs
@@ -66,17 +101,23 @@ func Load(fs *pflag.FlagSet) (Config, error) {
 			}
 		}
 	}
-	if s := os.Getenv("HOLDFAST_GRAPH_RU_PER_MINUTE"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			return c, fmt.Errorf("HOLDFAST_GRAPH_RU_PER_MINUTE: %q is not a whole number", s)
+	for _, v := range intVars {
+		p := v.get(&c)
+		if s := os.Getenv(v.env); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil {
+				return c, fmt.Errorf("%s: %q is not a whole number", v.env, s)
+			}
+			*p = n
 		}
-		c.GraphRUPerMinute = n
+		if fs != nil {
+			if f := fs.Lookup(v.flag); f != nil && f.Changed {
+				*p, _ = strconv.Atoi(f.Value.String())
+			}
+		}
 	}
-	if fs != nil {
-		if f := fs.Lookup("graph-ru-per-minute"); f != nil && f.Changed {
-			c.GraphRUPerMinute, _ = strconv.Atoi(f.Value.String())
-		}
+	if err := windowScale(&c); err != nil {
+		return c, err
 	}
 	return c, c.defaults()
 }

@@ -105,12 +105,12 @@ func (d *demo) run(ctx context.Context) error {
 		return err
 	}
 	d.step("verifying the configuration for %s", alice.Mail)
-	if _, err := d.holdfast(ctx, "tenant", "verify", "--user", alice.Mail, "--apps", "onedrive"); err != nil {
+	if _, err := d.holdfast(ctx, "tenant", "verify", "--user", alice.Mail, "--apps", "onedrive,exchange"); err != nil {
 		return err
 	}
 
-	d.step("a profile for everyone: hourly backups, no .tmp files; its Temporal Schedule runs them")
-	if _, err := d.holdfast(ctx, "profile", "create", "everyone", "--interval", "1h", "--exclude-ext", ".tmp"); err != nil {
+	d.step("a profile for everyone: OneDrive and Exchange (Recoverable Items included), hourly, no .tmp files; its Temporal Schedule runs them")
+	if _, err := d.holdfast(ctx, "profile", "create", "everyone", "--interval", "1h", "--exclude-ext", ".tmp", "--recoverable-items"); err != nil {
 		return err
 	}
 	args := []string{"user", "add", "--profile", "everyone", "--no-backup"}
@@ -144,6 +144,7 @@ func (d *demo) run(ctx context.Context) error {
 	var snaps []struct {
 		ID     int64
 		UserID string
+		App    string
 	}
 	out, err := d.s.Holdfast(ctx, "backup", "list", "--json")
 	if err != nil {
@@ -152,19 +153,30 @@ func (d *demo) run(ctx context.Context) error {
 	if err := json.Unmarshal([]byte(out), &snaps); err != nil {
 		return err
 	}
-	full := map[string]int64{}
+	full, fullMail := map[string]int64{}, map[string]int64{}
 	for _, sn := range snaps {
-		if full[sn.UserID] == 0 || sn.ID > full[sn.UserID] {
-			full[sn.UserID] = sn.ID
+		m := full
+		if sn.App == "exchange" {
+			m = fullMail
 		}
+		if m[sn.UserID] == 0 || sn.ID > m[sn.UserID] {
+			m[sn.UserID] = sn.ID
+		}
+	}
+	var mailBefore []graphsim.MailEntry
+	if err := s.SimAdmin(ctx, "GET", "/manifest/mail?user="+alice.ID, nil, &mailBefore); err != nil {
+		return err
 	}
 
 	d.step("simulating a day of user activity in graphsim")
 	var res graphsim.MutateResult
-	if err := s.SimAdmin(ctx, "POST", "/mutate", graphsim.MutateRequest{Seed: 7, Creates: 4, Updates: 4, Deletes: 2, Moves: 2, Renames: 2}, &res); err != nil {
+	if err := s.SimAdmin(ctx, "POST", "/mutate", graphsim.MutateRequest{Seed: 7, Creates: 4, Updates: 4, Deletes: 2, Moves: 2, Renames: 2,
+		Mail:     &graphsim.ItemMutation{Creates: 5, Updates: 4, Deletes: 3, Moves: 2, FolderCreates: 1, FolderRenames: 1, FolderDeletes: 1},
+		Events:   &graphsim.ItemMutation{Creates: 1, Updates: 2, Deletes: 1},
+		Contacts: &graphsim.ItemMutation{Creates: 1, Updates: 1, Deletes: 1}}, &res); err != nil {
 		return err
 	}
-	d.say("%d changes: created, edited, deleted, moved and renamed files and folders", len(res.Changes))
+	d.say("%d changes: files and folders created, edited, deleted, moved and renamed; mail arrived, was read, flagged, filed and deleted; events and contacts changed", len(res.Changes))
 
 	d.step("the schedule's next run: an incremental backup (delta queries: only the changes are fetched)")
 	var counters graphsim.Counters
@@ -202,8 +214,15 @@ func (d *demo) run(ctx context.Context) error {
 	}
 	d.check(fmt.Sprintf("restored folder %q holds the first backup, byte for byte", restored), Diff(first, now.Under(restored), 10))
 
+	if err := d.mailbox(ctx, alice, fullMail[alice.ID], mailBefore); err != nil {
+		return err
+	}
+
 	d.step("downloading every user's latest backup as a ZIP")
 	for _, u := range users {
+		if u.DriveID == "" {
+			continue
+		}
 		zipPath := filepath.Join(s.Dir, "download-"+u.ID+".zip")
 		if _, err := d.holdfast(ctx, "download", "--user", u.UPN, "-o", zipPath); err != nil {
 			return err
@@ -245,6 +264,75 @@ func (d *demo) run(ctx context.Context) error {
 	return nil
 }
 
+// mailbox restores a user's first Exchange backup into a new folder and
+// downloads it, checking both against the simulator.
+func (d *demo) mailbox(ctx context.Context, u graphsim.UserInfo, snap int64, before []graphsim.MailEntry) error {
+	s := d.s
+	d.step("restoring %s's first mailbox backup into a new folder: non-drafts with their dates, flags and attachment trees", u.UPN)
+	if _, err := d.holdfast(ctx, "restore", "--user", u.UPN, "--app", "exchange", "--snapshot", fmt.Sprint(snap)); err != nil {
+		return err
+	}
+	var now []graphsim.MailEntry
+	if err := s.SimAdmin(ctx, "GET", "/manifest/mail?user="+u.ID, nil, &now); err != nil {
+		return err
+	}
+	restored := map[string]graphsim.MailEntry{}
+	for _, m := range now {
+		folder := strings.TrimPrefix(m.Folder, "Archive:/")
+		if top, rest, ok := strings.Cut(folder, "/"); ok && strings.HasPrefix(top, "Holdfast Restore ") {
+			if strings.HasPrefix(m.Folder, "Archive:/") {
+				rest = "Archive:/" + rest
+			}
+			restored[rest+"|"+m.InternetMessageID] = m
+		}
+	}
+	var diff []string
+	n := 0
+	for _, m := range before {
+		if strings.HasPrefix(m.Folder, "Recoverable Items/") && m.Folder != "Recoverable Items/Deletions" && m.Folder != "Recoverable Items/Purges" {
+			continue // the service's own records: never backed up
+		}
+		n++
+		r, ok := restored[m.Folder+"|"+m.InternetMessageID]
+		switch {
+		case !ok:
+			diff = append(diff, fmt.Sprintf("%s/%q: not restored", m.Folder, m.Subject))
+		case r.IsDraft != m.IsDraft || !r.Sent.Equal(m.Sent) || !r.Received.Equal(m.Received) || r.IsRead != m.IsRead ||
+			r.Flag != m.Flag || len(r.Attachments) != len(m.Attachments):
+			diff = append(diff, fmt.Sprintf("%s/%q: restored with other properties", m.Folder, m.Subject))
+		}
+	}
+	d.check(fmt.Sprintf("%d messages restored as they were (folders, Recoverable Items and the archive included)", n), first(diff, 10))
+
+	d.step("downloading %s's first mailbox backup: .eml per message, .ics per calendar, .vcf per contact folder", u.UPN)
+	zipPath := filepath.Join(s.Dir, "mailbox-"+u.ID+".zip")
+	if _, err := d.holdfast(ctx, "download", "--user", u.UPN, "--app", "exchange", "--snapshot", fmt.Sprint(snap), "-o", zipPath); err != nil {
+		return err
+	}
+	got, _, err := ZipFiles(zipPath, u.UPN+"/exchange")
+	if err != nil {
+		return err
+	}
+	sums := map[string]bool{}
+	for _, sum := range got {
+		sums[sum] = true
+	}
+	diff = nil
+	for _, m := range before {
+		if strings.HasPrefix(m.Folder, "Archive:/") || strings.HasPrefix(m.Folder, "Recoverable Items/") &&
+			m.Folder != "Recoverable Items/Deletions" && m.Folder != "Recoverable Items/Purges" {
+			continue
+		}
+		if !sums[m.MIMESHA256] {
+			diff = append(diff, fmt.Sprintf("%s/%q: no .eml with the bytes the service served", m.Folder, m.Subject))
+		}
+	}
+	d.check("every .eml is byte-identical to the MIME the service served", first(diff, 10))
+	return nil
+}
+
+func first(l []string, n int) []string { return l[:min(n, len(l))] }
+
 // connect runs `holdfast tenant connect` and opens the consent URL it
 // prints, as the tenant's administrator would in a browser.
 func (d *demo) connect(ctx context.Context, verifyUser string) error {
@@ -256,7 +344,7 @@ func (d *demo) connect(ctx context.Context, verifyUser string) error {
 	login := strings.TrimSuffix(s.Sim.AuthorityURL, "/"+s.Sim.TenantID)
 	args := []string{"tenant", "connect", "--name", "contoso", "--client-id", s.Sim.ClientID, "--client-secret-file", secret,
 		"--login-url", login, "--graph-url", s.Sim.GraphURL, "--ca-file", s.Sim.CAFile, "--no-browser",
-		"--verify-user", verifyUser, "--apps", "onedrive"}
+		"--verify-user", verifyUser, "--apps", "onedrive,exchange"}
 	fmt.Fprintf(d.out, "    $ holdfast %s\n", strings.Join(args, " "))
 	cmd := exec.CommandContext(ctx, filepath.Join(s.Bin, "holdfast"), args...)
 	cmd.Env = append(os.Environ(), s.Env...)

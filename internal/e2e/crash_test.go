@@ -71,7 +71,7 @@ func TestWorkerKilledMidBackup(t *testing.T) {
 	paced := func(c *config.Config) { c.GraphRUPerMinute = 1200 }
 	first := h.workerProcess(paced)
 	h.addTenant()
-	h.mustCLI("user", "add", u.UPN, "--no-backup")
+	h.mustCLI("user", "add", "--apps", "onedrive", u.UPN, "--no-backup")
 
 	done := make(chan error, 1)
 	go func() { _, err := h.cli("backup", "now", "--wait"); done <- err }()

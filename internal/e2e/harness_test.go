@@ -157,7 +157,7 @@ func (h *harness) cli(args ...string) (string, error) {
 func (h *harness) mustCLI(args ...string) string {
 	h.t.Helper()
 	out, err := h.cli(args...)
-	require.NoError(h.t, err)
+	require.NoError(h.t, err, out)
 	return out
 }
 

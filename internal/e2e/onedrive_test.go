@@ -39,7 +39,7 @@ func testOneDrive(t *testing.T, postgres bool) {
 		}
 	}
 	alice, bob, carol := others[0], others[1], others[2]
-	out := h.mustCLI("user", "add", alice.UPN, bob.UPN, carol.Mail, obrien.UPN)
+	out := h.mustCLI("user", "add", "--apps", "onedrive", alice.UPN, bob.UPN, carol.Mail, obrien.UPN)
 	assert.Contains(t, out, "first backup running")
 	h.mustCLI("backup", "now", "--wait") // joins the first backups, or runs after them
 

@@ -106,7 +106,7 @@ func testRetention(t *testing.T, postgres bool) {
 	}
 	require.Len(t, users, 4)
 	alice, bob, carol, dave := users[0], users[1], users[2], users[3]
-	h.mustCLI("user", "add", alice.UPN, bob.UPN, carol.UPN, dave.UPN)
+	h.mustCLI("user", "add", "--apps", "onedrive", alice.UPN, bob.UPN, carol.UPN, dave.UPN)
 	h.mustCLI("backup", "now", "--wait")
 	bobThen := h.sha256Files(bob.ID)
 

@@ -47,9 +47,10 @@ func New(ctx context.Context, cfg config.Config, c client.Client, log *slog.Logg
 		Vault:     vault.New(bucket, store, vault.Options{}),
 		Bucket:    bucket,
 		KeeperURL: cfg.KeeperURL,
-		Graph:     m365.NewFactory(m365.Options{RUPerMinute: cfg.GraphRUPerMinute, Log: log}),
-		Temporal:  c,
-		Log:       log,
+		Graph: m365.NewFactory(m365.Options{RUPerMinute: cfg.GraphRUPerMinute,
+			MailboxRequestsPer10Min: cfg.MailboxRequestsPer10Min, MailboxWindowScale: cfg.MailboxWindowScale, Log: log}),
+		Temporal: c,
+		Log:      log,
 	}
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
 	Register(w, acts)

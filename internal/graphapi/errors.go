@@ -57,10 +57,12 @@ func (e *Error) Is(target error) bool {
 	return false
 }
 
+// isResyncCode compares case-insensitively: OneDrive says
+// "syncStateNotFound", Outlook "SyncStateNotFound".
 func isResyncCode(c string) bool {
-	switch c {
-	case "resyncRequired", "syncStateNotFound", "syncStateInvalid",
-		"resyncChangesApplyDifferences", "resyncChangesUploadDifferences", "resyncApplyDifferences", "resyncUploadDifferences":
+	switch strings.ToLower(c) {
+	case "resyncrequired", "syncstatenotfound", "syncstateinvalid",
+		"resyncchangesapplydifferences", "resyncchangesuploaddifferences", "resyncapplydifferences", "resyncuploaddifferences":
 		return true
 	}
 	return false

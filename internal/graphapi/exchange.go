@@ -78,6 +78,8 @@ type ExchangeWriter interface {
 	// (with singleValueExtendedProperties to make it a non-draft with its
 	// original dates).
 	CreateMessage(ctx context.Context, userID, folderID string, message json.RawMessage) (Message, error)
+	// DeleteMessage deletes a message (a restore replacing it).
+	DeleteMessage(ctx context.Context, userID, messageID string) error
 	// AddAttachment adds an attachment (Graph attachment JSON: file of up
 	// to 3 MB, item with its embedded item, or reference) to a message or
 	// event (parent as for Attachments).
@@ -101,6 +103,8 @@ type ExchangeWriter interface {
 	// CreateContact creates a contact (Graph contact JSON) in a folder
 	// ("" for the default Contacts folder).
 	CreateContact(ctx context.Context, userID, folderID string, contact json.RawMessage) (Contact, error)
+	// DeleteContact deletes a contact (a restore replacing it).
+	DeleteContact(ctx context.Context, userID, contactID string) error
 	// SetContactPhoto sets a contact's photo.
 	SetContactPhoto(ctx context.Context, userID, contactID, contentType string, photo []byte) error
 

@@ -23,10 +23,14 @@ import (
 //	POST …/createImportSession → 201 {importUrl, expirationDateTime}; POST to importUrl
 //	     (pre-authenticated: no Authorization header) {FolderId, Mode: create|update, Data,
 //	     ItemId, ChangeKey} → {itemId, changeKey}
+//	POST …/folders, …/folders/{id}/childFolders {displayName, type} → 201 mailboxFolder
+//	     (MailboxFolder.ReadWrite.All; https://learn.microsoft.com/graph/api/mailbox-post-folders;
+//	     mail folders, type IPF.Note, only; a taken name is 409 ErrorFolderExists)
 //
 // {mailboxId} is a primaryMailboxId or archiveMailboxId from /users/{id}/settings/exchange.
-// The service's export data is an opaque FastTransfer stream; the simulator's is the base64 of
-// the item's MIME (opaque to clients all the same: import takes back exactly what export gave).
+// The service's export data is an opaque FastTransfer stream; the simulator's is the base64 of a
+// property line and the item's MIME (see exportHeader; opaque to clients all the same: import
+// takes back exactly what export gave, properties included).
 // Folder and item IDs of this API are its own (shorter than Graph's REST IDs). Only mail
 // folders are listed. Requests count against the addressed mailbox's Outlook limits.
 
@@ -70,6 +74,9 @@ func (s *Server) routeAdminExchange(r *http.Request, rest string) (*route, *apiE
 		return mk(permImportExportRead, s.serveIEItems)
 	case n == 4 && lower(sg[0]) == "folders" && lower(sg[2]) == "items" && m == http.MethodGet:
 		return mk(permImportExportRead, s.serveIEItem)
+	case n == 1 && lower(sg[0]) == "folders" && m == http.MethodPost,
+		n == 3 && lower(sg[0]) == "folders" && lower(sg[2]) == "childfolders" && m == http.MethodPost:
+		return mk(permImportExportFolderWrite, s.serveIEFolderCreate)
 	case n == 1 && fn(sg[0], "exportItems") && m == http.MethodPost:
 		return mk(permImportExport, s.serveExportItems)
 	case n == 1 && fn(sg[0], "createImportSession") && m == http.MethodPost:
@@ -197,6 +204,50 @@ func (s *Server) serveIEFolder(w http.ResponseWriter, r *http.Request, rc *reqCt
 	writeEntity(w, http.StatusOK, requestBase(r)+"/v1.0/$metadata#admin/exchange/mailboxes/"+q.mb.id+"/folders/$entity", j)
 }
 
+// serveIEFolderCreate creates a mail folder at the top of the mailbox or below a folder.
+func (s *Server) serveIEFolderCreate(w http.ResponseWriter, r *http.Request, rc *reqCtx, q *ieReq) {
+	var body struct {
+		DisplayName string `json:"displayName"`
+		Type        string `json:"type"`
+	}
+	if e := readJSONBody(r, &body); e != nil {
+		writeAPIError(w, rc, e)
+		return
+	}
+	switch {
+	case !validFolderName(body.DisplayName):
+		writeAPIError(w, rc, errInvalidRequest("The folder display name is missing or invalid."))
+		return
+	case body.Type == "":
+		writeAPIError(w, rc, errInvalidRequest("The folder type is required."))
+		return
+	case !strings.EqualFold(body.Type, "IPF.Note") && !strings.HasPrefix(strings.ToUpper(body.Type), "IPF.NOTE."):
+		writeAPIError(w, rc, errInvalidRequest("Only mail folders (IPF.Note) can be created in this simulator."))
+		return
+	}
+	mb := q.mb
+	s.t.mu.Lock()
+	parent := fTop
+	var e *apiError
+	if len(q.segs) == 3 {
+		parent, e = s.resolveIEFolder(mb, q.segs[1])
+	}
+	var j map[string]any
+	if e == nil {
+		if _, taken := mb.childFolder(parent, body.DisplayName); taken {
+			e = errFolderExists()
+		} else {
+			j = s.ieFolderJSON(r, mb, mb.addFolder(parent, body.DisplayName, "", false, unixSec(rc.now)))
+		}
+	}
+	s.t.mu.Unlock()
+	if e != nil {
+		writeAPIError(w, rc, e)
+		return
+	}
+	writeEntity(w, http.StatusCreated, requestBase(r)+"/v1.0/$metadata#admin/exchange/mailboxes('"+url.PathEscape(mb.id)+"')/folders/$entity", j)
+}
+
 // ieItemJSON renders a mailboxItem; size is that of the exported data's MIME.
 func (s *Server) ieItemJSON(sn *msgSnap, c *msgContent) map[string]any {
 	mb := sn.mb
@@ -321,7 +372,7 @@ func (s *Server) serveExportItems(w http.ResponseWriter, r *http.Request, rc *re
 		vals = append(vals, map[string]any{
 			"itemId":    it.id,
 			"changeKey": s.t.ids.changeKey(oid{mbx: mb.no, kind: oidMessage, a: uint32(it.sn.idx)}, it.sn.m.seq),
-			"data":      base64.StdEncoding.EncodeToString(b),
+			"data":      base64.StdEncoding.EncodeToString(append(exportHeader(&it.sn), b...)),
 		})
 	}
 	writeCollection(w, requestBase(r)+"/v1.0/$metadata#Collection(microsoft.graph.exportItemResponse)", vals, "")
@@ -348,7 +399,8 @@ func (s *Server) serveImportItem(w http.ResponseWriter, r *http.Request, rc *req
 		ItemID    string `json:"ItemId"`
 		ChangeKey string `json:"ChangeKey"`
 	}
-	if e := readJSONBody(r, &body); e != nil {
+	// Data is the base64 of an item of up to the import limit (160 MiB here, as ingest below).
+	if e := readJSONBodyMax(r, &body, 220<<20); e != nil {
 		writeAPIError(w, rc, e)
 		return
 	}
@@ -357,6 +409,7 @@ func (s *Server) serveImportItem(w http.ResponseWriter, r *http.Request, rc *req
 		writeAPIError(w, rc, errInvalidRequest("Data must be the base64 of an item from exportItems."))
 		return
 	}
+	props, raw, hasProps := parseExportHeader(raw)
 	msg, err := mail.ReadMessage(bytes.NewReader(raw))
 	if err != nil {
 		writeAPIError(w, rc, newAPIError(http.StatusBadRequest, "ErrorInvalidItemData", "The item data could not be read: "+err.Error()))
@@ -393,6 +446,10 @@ func (s *Server) serveImportItem(w http.ResponseWriter, r *http.Request, rc *req
 			idx, m = mb.addMsg(f, now)
 			m.src, m.flags = src, msgRead
 			m.sent, m.received = unixSec(when), unixSec(when)
+			if hasProps {
+				m.sent, m.received, m.flags, m.flag = props.sent, props.received, props.flags, props.flag
+				m.cats = mb.categorySet(props.cats)
+			}
 		case "update":
 			if idx, e = s.resolveIEItem(mb, body.ItemID); e == nil {
 				m := mb.msg(idx)
@@ -423,4 +480,51 @@ func (s *Server) serveImportItem(w http.ResponseWriter, r *http.Request, rc *req
 		"itemId":         s.ieItemID(mb, idx),
 		"changeKey":      ck,
 	})
+}
+
+// The service's export data is a FastTransfer stream carrying every property of the item. The
+// simulator's carries the ones its messages have beyond their MIME — dates, read and draft
+// state, follow-up flag — in a header line before the MIME, so that an import gives back what
+// an export took, as the service's does.
+const exportMagic = "GRAPHSIM-FXS/1"
+
+func exportHeader(sn *msgSnap) []byte {
+	cats := make([]string, len(sn.cats))
+	for i, c := range sn.cats {
+		cats[i] = url.PathEscape(c)
+	}
+	m := &sn.m
+	return fmt.Appendf(nil, "%s sent=%d received=%d flags=%d flag=%d cats=%s\r\n", exportMagic, m.sent, m.received,
+		m.flags&(msgRead|msgDraft), m.flag, strings.Join(cats, ","))
+}
+
+type exportProps struct {
+	sent, received uint32
+	flags, flag    uint8
+	cats           []string
+}
+
+// parseExportHeader splits export data into its properties and MIME; data without the header
+// (MIME from elsewhere) has none.
+func parseExportHeader(data []byte) (exportProps, []byte, bool) {
+	var p exportProps
+	if !bytes.HasPrefix(data, []byte(exportMagic+" ")) {
+		return p, data, false
+	}
+	line, rest, ok := bytes.Cut(data, []byte("\r\n"))
+	if !ok {
+		return p, data, false
+	}
+	var flags, flag int
+	head, cats, _ := strings.Cut(string(line), " cats=")
+	if _, err := fmt.Sscanf(head, exportMagic+" sent=%d received=%d flags=%d flag=%d", &p.sent, &p.received, &flags, &flag); err != nil {
+		return p, data, false
+	}
+	for c := range strings.SplitSeq(cats, ",") {
+		if name, err := url.PathUnescape(c); err == nil && name != "" {
+			p.cats = append(p.cats, name)
+		}
+	}
+	p.flags, p.flag = uint8(flags)&(msgRead|msgDraft), uint8(min(max(flag, 0), 2))
+	return p, rest, true
 }

@@ -95,10 +95,14 @@ func TestArchiveImportExport(t *testing.T) {
 		}
 		data, err = base64.StdEncoding.DecodeString(m["data"].(string))
 		require.NoError(t, err)
-		require.Equal(t, want[exportIDs[i]].MIMESHA256, sum(data))
-		_, err = mail.ReadMessage(bytes.NewReader(data))
+		props, mimeData, ok := parseExportHeader(data)
+		require.True(t, ok, "the export carries the item's properties")
+		require.Equal(t, want[exportIDs[i]].MIMESHA256, sum(mimeData))
+		require.Equal(t, want[exportIDs[i]].Received, fromUnix(props.received))
+		_, err = mail.ReadMessage(bytes.NewReader(mimeData))
 		require.NoError(t, err)
 	}
+	exported := want[exportIDs[len(exportIDs)-2]]
 
 	// Import what was exported into the primary mailbox's Inbox, through a pre-authenticated URL.
 	pb := "/admin/exchange/mailboxes/" + url.PathEscape(u.MailboxID)
@@ -116,6 +120,19 @@ func TestArchiveImportExport(t *testing.T) {
 	require.NotEmpty(t, res["changeKey"])
 	inboxItems, _ := c.walk(pb + "/folders/inbox/items?$top=100")
 	require.True(t, ids(inboxItems)[res["itemId"].(string)])
+	primary, err := s.MailManifest(u.ID)
+	require.NoError(t, err)
+	var imported int
+	for _, e := range primary {
+		if e.Folder == "Inbox" && e.InternetMessageID == exported.InternetMessageID {
+			imported++
+			require.Equal(t, exported.Received, e.Received, "the import gives back the received time")
+			require.Equal(t, exported.Sent, e.Sent)
+			require.Equal(t, exported.IsRead, e.IsRead)
+			require.Equal(t, exported.Flag, e.Flag)
+		}
+	}
+	require.Equal(t, 1, imported)
 	// update mode needs the matching change key.
 	imp["Mode"], imp["ItemId"], imp["ChangeKey"] = "update", res["itemId"], "stale"
 	st, _ = c2.sendJSON(http.MethodPost, importURL, imp)
@@ -134,4 +151,35 @@ func TestArchiveImportExport(t *testing.T) {
 	require.Equal(t, "ErrorAccessDenied", errCode(body))
 	st, _ = c.getJSON("/admin/exchange/mailboxes/MBX:00000000@00000000/folders")
 	require.Equal(t, http.StatusNotFound, st)
+}
+
+func TestArchiveFolderCreate(t *testing.T) {
+	s := startSim(t, Options{Users: 3, FilesPerUser: 5, MessagesPerMailbox: 10})
+	c := authed(t, s)
+	u := obrien(s)
+	ab := "/admin/exchange/mailboxes/" + url.PathEscape(u.ArchiveMailboxID)
+
+	st, top := c.sendJSON(http.MethodPost, ab+"/folders", map[string]any{"displayName": "Restored", "type": "IPF.Note"})
+	require.Equal(t, http.StatusCreated, st, "%v", top)
+	require.Equal(t, "#microsoft.graph.mailboxFolder", top["@odata.type"])
+	require.Equal(t, "Restored", top["displayName"])
+	st, sub := c.sendJSON(http.MethodPost, ab+"/folders/"+url.PathEscape(top["id"].(string))+"/childFolders",
+		map[string]any{"displayName": "2019", "type": "IPF.Note"})
+	require.Equal(t, http.StatusCreated, st, "%v", sub)
+	require.Equal(t, top["id"], sub["parentFolderId"])
+	kids, _ := c.walk(ab + "/folders/" + url.PathEscape(top["id"].(string)) + "/childFolders")
+	require.True(t, ids(kids)[sub["id"].(string)])
+
+	st, body := c.sendJSON(http.MethodPost, ab+"/folders", map[string]any{"displayName": "restored", "type": "IPF.Note"})
+	require.Equal(t, http.StatusConflict, st)
+	require.Equal(t, "ErrorFolderExists", errCode(body))
+	st, _ = c.sendJSON(http.MethodPost, ab+"/folders", map[string]any{"displayName": "No type"})
+	require.Equal(t, http.StatusBadRequest, st)
+
+	// Creating folders takes MailboxFolder.ReadWrite.All.
+	s.SetConsent(true, []string{"MailboxItem.ImportExport.All"})
+	c.token = c.secretToken()
+	st, body = c.sendJSON(http.MethodPost, ab+"/folders", map[string]any{"displayName": "Other", "type": "IPF.Note"})
+	require.Equal(t, http.StatusForbidden, st)
+	require.Equal(t, "ErrorAccessDenied", errCode(body))
 }

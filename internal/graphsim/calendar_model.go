@@ -370,6 +370,9 @@ func (mb *mailbox) cancelOccurrence(m int32, day int32, now uint32) {
 	if !slices.Contains(ms.cancelled, day) {
 		ms.cancelled = append(ms.cancelled, day)
 	}
+	// Exchange keeps a series' deleted occurrences in the master item: it
+	// changes (new changeKey, lastModifiedDateTime) like any other edit.
+	mb.touchEvent(m, now)
 	seq := mb.bump()
 	mb.evRemoved = append(mb.evRemoved, eventRemoval{ev: m, day: day, seq: seq})
 }

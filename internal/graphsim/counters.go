@@ -1,6 +1,9 @@
 package graphsim
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // Counters report what the simulator has answered since start (or the last reset).
 type Counters struct {
@@ -14,6 +17,17 @@ type Counters struct {
 	// user ID: Outlook allows 4.
 	MaxMailboxConcurrency  int            `json:"max_mailbox_concurrency"`
 	MailboxPeakConcurrency map[string]int `json:"mailbox_peak_concurrency"`
+	// Mailboxes counts the Outlook requests each mailbox owner's mailboxes (primary and
+	// archive) received, and when: what a client achieved against the per-mailbox budget.
+	Mailboxes map[string]MailboxCounters `json:"mailboxes"`
+}
+
+// MailboxCounters are one mailbox owner's Outlook requests.
+type MailboxCounters struct {
+	Requests  int64     `json:"requests"`  // served and throttled
+	Throttled int64     `json:"throttled"` // answered 429
+	First     time.Time `json:"first"`     // the first request's arrival
+	Last      time.Time `json:"last"`      // the last one's
 }
 
 // EndpointCounters are per endpoint class ("users", "drive.delta", "download", …).
@@ -28,7 +42,24 @@ type counters struct {
 }
 
 func newCounters() *counters {
-	return &counters{c: Counters{ByEndpoint: map[string]EndpointCounters{}, MailboxPeakConcurrency: map[string]int{}}}
+	c := &counters{}
+	c.reset()
+	return c
+}
+
+func (c *counters) mailboxRequest(owner string, at time.Time, throttled bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.c.Mailboxes[owner]
+	if m.Requests == 0 {
+		m.First = at
+	}
+	m.Requests++
+	m.Last = at
+	if throttled {
+		m.Throttled++
+	}
+	c.c.Mailboxes[owner] = m
 }
 
 func (c *counters) mailboxInflight(owner string, n int) {
@@ -76,11 +107,16 @@ func (c *counters) snapshot() Counters {
 	for k, v := range c.c.MailboxPeakConcurrency {
 		out.MailboxPeakConcurrency[k] = v
 	}
+	out.Mailboxes = make(map[string]MailboxCounters, len(c.c.Mailboxes))
+	for k, v := range c.c.Mailboxes {
+		out.Mailboxes[k] = v
+	}
 	return out
 }
 
 func (c *counters) reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.c = Counters{ByEndpoint: map[string]EndpointCounters{}, MailboxPeakConcurrency: map[string]int{}}
+	c.c = Counters{ByEndpoint: map[string]EndpointCounters{}, MailboxPeakConcurrency: map[string]int{},
+		Mailboxes: map[string]MailboxCounters{}}
 }

@@ -239,8 +239,15 @@ func validName(n string) bool {
 	return !strings.ContainsAny(n, "\"*:<>?/\\|")
 }
 
-func readJSONBody(r *http.Request, v any) *apiError {
-	b, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+func readJSONBody(r *http.Request, v any) *apiError { return readJSONBodyMax(r, v, 4<<20) }
+
+// readJSONBodyMax reads a JSON body of at most limit bytes; a longer one is a 413, as the
+// service answers it, rather than a truncated document.
+func readJSONBodyMax(r *http.Request, v any, limit int64) *apiError {
+	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if int64(len(b)) > limit {
+		return newAPIError(http.StatusRequestEntityTooLarge, "ErrorRequestEntityTooLarge", "The request body is too large.")
+	}
 	if err != nil {
 		return errBadRequest("Could not read the request body.")
 	}

@@ -92,6 +92,7 @@ const (
 	permGroupMembers
 	permImportExport
 	permImportExportRead
+	permImportExportFolderWrite
 )
 
 var permRoles = map[permKind][]string{
@@ -110,6 +111,8 @@ var permRoles = map[permKind][]string{
 	permGroupMembers:     {"GroupMember.Read.All", "Group.Read.All", "Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"},
 	permImportExport:     {"MailboxItem.ImportExport.All"},
 	permImportExportRead: {"MailboxItem.ImportExport.All", "MailboxItem.Read.All", "MailboxFolder.Read.All", "MailboxFolder.ReadWrite.All"},
+	// https://learn.microsoft.com/graph/api/mailbox-post-folders
+	permImportExportFolderWrite: {"MailboxFolder.ReadWrite.All"},
 }
 
 // outlookPerm reports whether a permission kind is an Exchange one (403 ErrorAccessDenied).

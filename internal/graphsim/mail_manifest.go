@@ -290,3 +290,32 @@ func (s *Server) ContactManifest(userKey string) ([]ContactEntry, error) {
 	}
 	return out, nil
 }
+
+// MailFolderManifest lists the paths of every mail folder of a user's mailbox, empty and hidden
+// ones included, in MailManifest's form: "Inbox/Projects", "Recoverable Items/Deletions",
+// "Archive:/Inbox".
+func (s *Server) MailFolderManifest(userKey string) ([]string, error) {
+	s.t.mu.RLock()
+	defer s.t.mu.RUnlock()
+	u, err := s.mailboxOf(userKey)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, mb := range []*mailbox{u.mbx, u.mbx.arch} {
+		if mb == nil {
+			continue
+		}
+		for _, f := range mb.subtreeFolders(fRoot) {
+			path := mb.folderPath(f)
+			if path == "" || mb.folders[f].deleted {
+				continue
+			}
+			if mb.archive {
+				path = "Archive:/" + path
+			}
+			out = append(out, path)
+		}
+	}
+	return out, nil
+}

@@ -43,14 +43,18 @@ type Options struct {
 	// 4-concurrent-requests rule use it to make requests overlap). 0 = none.
 	MailboxLatency time.Duration
 
-	ThrottleScale    float64       // 0 = off, 1 = Microsoft's published budget
-	FaultRate        float64       // 0..1 fraction of Graph/download requests that get a fault
-	TokenLifetime    time.Duration // access token lifetime (default 1h)
-	DeltaTokenMaxAge time.Duration // drive delta tokens older than this get 410 (default 30 days)
-	Consent          string        // "approve" (default) | "deny": what /adminconsent answers
-	Unconsented      bool          // start with no granted roles, so the consent flow can be tested
-	Roles            []string      // roles granted by consent; nil = DefaultRoles
-	Logger           *slog.Logger  // nil = discard
+	ThrottleScale float64 // 0 = off, 1 = Microsoft's published budget
+	// OutlookWindowScale shortens the Outlook limits' windows (10 minutes of requests, 5 of
+	// uploads) by this factor — 0.05 makes the 10-minute window 30 s — so that tests can spend
+	// a mailbox's budget and see it come back in seconds. 0 = 1 (the real windows).
+	OutlookWindowScale float64
+	FaultRate          float64       // 0..1 fraction of Graph/download requests that get a fault
+	TokenLifetime      time.Duration // access token lifetime (default 1h)
+	DeltaTokenMaxAge   time.Duration // drive delta tokens older than this get 410 (default 30 days)
+	Consent            string        // "approve" (default) | "deny": what /adminconsent answers
+	Unconsented        bool          // start with no granted roles, so the consent flow can be tested
+	Roles              []string      // roles granted by consent; nil = DefaultRoles
+	Logger             *slog.Logger  // nil = discard
 
 	// Clock replaces time.Now (tests age tokens and delta links with it). nil = time.Now.
 	Clock func() time.Time
@@ -73,6 +77,7 @@ var DefaultRoles = []string{
 	"ChannelMessage.Read.All",
 	"Teamwork.Migrate.All",
 	"MailboxItem.ImportExport.All",
+	"MailboxFolder.ReadWrite.All", // folders of the import/export API (restores into the archive)
 }
 
 // Info describes a running simulator; it is also the JSON line graphsim prints on stdout.
@@ -168,6 +173,9 @@ func (o *Options) applyDefaults() {
 		o.Clock = time.Now
 	}
 	o.FaultRate = clamp01(o.FaultRate)
+	if o.OutlookWindowScale <= 0 || o.OutlookWindowScale > 1 {
+		o.OutlookWindowScale = 1
+	}
 	if o.ThrottleScale < 0 {
 		o.ThrottleScale = 0
 	}

@@ -43,11 +43,12 @@ type outlookThrottle struct {
 	mu      sync.Mutex
 	scale   float64
 	latency time.Duration
+	bucket  time.Duration // outlookBucket seconds × Options.OutlookWindowScale
 	boxes   map[int32]*mailboxLoad
 }
 
 type bucket struct {
-	at int64 // bucket start (unix seconds / outlookBucket)
+	at int64 // bucket number (unix time / bucket length)
 	n  int64
 }
 
@@ -57,8 +58,12 @@ type mailboxLoad struct {
 	bytes    [mailboxUploadSpan / outlookBucket]bucket
 }
 
-func newOutlookThrottle(scale float64, latency time.Duration) *outlookThrottle {
-	return &outlookThrottle{scale: scale, latency: latency, boxes: map[int32]*mailboxLoad{}}
+func newOutlookThrottle(scale float64, latency time.Duration, windowScale float64) *outlookThrottle {
+	if windowScale <= 0 {
+		windowScale = 1
+	}
+	return &outlookThrottle{scale: scale, latency: latency, boxes: map[int32]*mailboxLoad{},
+		bucket: time.Duration(windowScale * float64(outlookBucket*time.Second))}
 }
 
 func (o *outlookThrottle) setScale(f float64) {
@@ -73,10 +78,10 @@ func (o *outlookThrottle) setLatency(d time.Duration) {
 	o.latency = max(0, d)
 }
 
-// charge adds n to the current bucket of a window and returns the window's total and the
-// seconds until enough of it expires to bring the total to limit or below.
-func charge(win []bucket, now time.Time, n, limit int64) (int64, int) {
-	cur := now.Unix() / outlookBucket
+// charge adds n to the current bucket (of length size) of a window and returns the window's
+// total and the seconds until enough of it expires to bring the total to limit or below.
+func charge(win []bucket, now time.Time, size time.Duration, n, limit int64) (int64, int) {
+	cur := now.UnixNano() / int64(size)
 	span := int64(len(win))
 	var total int64
 	for i := range win {
@@ -103,11 +108,14 @@ func charge(win []bucket, now time.Time, n, limit int64) (int64, int) {
 		}
 		excess -= x.n
 		if excess <= 0 {
-			return total, int((x.at+span)*outlookBucket - now.Unix())
+			return total, ceilSeconds(time.Duration((x.at+span)*int64(size) - now.UnixNano()))
 		}
 	}
-	return total, int(span * outlookBucket)
+	return total, ceilSeconds(time.Duration(span) * size)
 }
+
+// ceilSeconds is a Retry-After: whole seconds, rounded up.
+func ceilSeconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
 
 type outlookVerdict struct {
 	e        *apiError
@@ -138,13 +146,13 @@ func (o *outlookThrottle) enter(mb *mailbox, now time.Time, upload int64) outloo
 		return v
 	}
 	reqLimit := max(1, int64(math.Floor(mailboxRequestLimit*o.scale)))
-	if _, retry := charge(l.reqs[:], now, 1, reqLimit); retry > 0 {
+	if _, retry := charge(l.reqs[:], now, o.bucket, 1, reqLimit); retry > 0 {
 		v.e = throttled("MailboxRequests", retry)
 		return v
 	}
 	if upload > 0 {
 		byteLimit := max(1, int64(math.Floor(mailboxUploadLimit*o.scale)))
-		if _, retry := charge(l.bytes[:], now, upload, byteLimit); retry > 0 {
+		if _, retry := charge(l.bytes[:], now, o.bucket, upload, byteLimit); retry > 0 {
 			v.e = throttled("IncomingBytes", retry)
 		}
 	}
@@ -210,6 +218,7 @@ func (s *Server) serveOutlook(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		s.othr.leave(rt.mbx)
 		hw.flushHeld()
 	}()
+	s.ctr.mailboxRequest(rt.mbx.owner.id, rc.now, v.e != nil)
 	if v.e != nil {
 		s.ctr.throttled(rt.class)
 		writeAPIError(hw, rc, v.e)

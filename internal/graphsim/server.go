@@ -83,7 +83,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		return nil, err
 	}
 	s.thr = newThrottle(o.ThrottleScale, len(s.t.users), o.Seed)
-	s.othr = newOutlookThrottle(o.ThrottleScale, o.MailboxLatency)
+	s.othr = newOutlookThrottle(o.ThrottleScale, o.MailboxLatency, o.OutlookWindowScale)
 	s.flt = newFaults(o.FaultRate, o.Seed)
 	s.uploads = newUploadSessions()
 

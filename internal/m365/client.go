@@ -34,11 +34,24 @@ type Options struct {
 	// RUPerMinute paces OneDrive/SharePoint requests per tenant: 0 uses
 	// Microsoft's budget for the smallest tenants (1,200 RU/min), a
 	// negative value turns pacing off (the service still throttles).
-	RUPerMinute   int
-	MaxAttempts   int           // per request, 429/5xx retries included
-	MaxInlineWait time.Duration // longest Retry-After slept in-line
-	RetryBase     time.Duration // first backoff without Retry-After
-	Log           *slog.Logger
+	RUPerMinute int
+	// MailboxRequestsPer10Min paces requests per Exchange mailbox: 0 uses
+	// Outlook's budget (10,000 per 10 minutes per app per mailbox), a
+	// negative value turns pacing off. Whatever it says, at most 4
+	// requests per mailbox are in flight.
+	MailboxRequestsPer10Min int
+	// MailboxUploadBytesPer5Min paces the request bodies sent to a
+	// mailbox: 0 uses Outlook's budget (150 MB per 5 minutes), a negative
+	// value turns pacing off.
+	MailboxUploadBytesPer5Min int64
+	// MailboxWindowScale shortens the windows of both budgets (0 or 1:
+	// Outlook's 10 and 5 minutes). Only for running against graphsim's
+	// --outlook-window-scale, which shortens the service's the same way.
+	MailboxWindowScale float64
+	MaxAttempts        int           // per request, 429/5xx retries included
+	MaxInlineWait      time.Duration // longest Retry-After slept in-line
+	RetryBase          time.Duration // first backoff without Retry-After
+	Log                *slog.Logger
 }
 
 // Factory hands out one Client per tenant and credential, so the token
@@ -52,6 +65,11 @@ type Factory struct {
 
 // NewFactory returns a Factory.
 func NewFactory(o Options) *Factory {
+	return &Factory{opts: o.withDefaults(), clients: map[string]*Client{}}
+}
+
+// withDefaults fills in the zero values.
+func (o Options) withDefaults() Options {
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = defaultMaxAttempts
 	}
@@ -64,7 +82,7 @@ func NewFactory(o Options) *Factory {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Factory{opts: o, clients: map[string]*Client{}}
+	return o
 }
 
 var _ graphapi.Factory = (*Factory)(nil)
@@ -103,10 +121,15 @@ type Client struct {
 	http   *http.Client // auth → retry → throttle → transport
 	tokens *tokenSource
 	log    *slog.Logger
+
+	mailboxes *mailboxLimiter // per-mailbox Outlook limits (also in the pipeline)
+	importMu  sync.Mutex
+	imports   map[string]importSession // open mailbox import sessions, by mailbox ID
 }
 
 // New builds a client for one tenant.
 func New(c graphapi.Conn, o Options) (*Client, error) {
+	o = o.withDefaults()
 	if c.GraphURL == "" {
 		c.GraphURL = "https://graph.microsoft.com/v1.0"
 	}
@@ -131,10 +154,22 @@ func New(c graphapi.Conn, o Options) (*Client, error) {
 		// Burst: ten seconds of budget, so a quiet tenant starts briskly.
 		limiter = rate.NewLimiter(rate.Limit(float64(ru)/60), max(ru/6, ruMulti))
 	}
+	reqBudget, byteBudget := o.MailboxRequestsPer10Min, o.MailboxUploadBytesPer5Min
+	if reqBudget == 0 {
+		reqBudget = mailboxRequestBudget
+	}
+	if byteBudget == 0 {
+		byteBudget = mailboxUploadBudget
+	}
+	mailboxes := newMailboxLimiter(reqBudget, byteBudget, realClock{})
+	mailboxes.maxInlineWait = o.MaxInlineWait
+	if o.MailboxWindowScale > 0 && o.MailboxWindowScale < 1 {
+		mailboxes.windowScale = o.MailboxWindowScale
+	}
 	base := strings.TrimRight(c.GraphURL, "/")
 	rt := &authTransport{prefix: base + "/", tokens: tokens,
 		next: &retryTransport{maxAttempts: o.MaxAttempts, maxInlineWait: o.MaxInlineWait, base: o.RetryBase, cap: defaultRetryCap,
-			next: &throttleTransport{limiter: limiter, next: transport}}}
+			next: &throttleTransport{limiter: limiter, mailboxes: mailboxes, next: transport}}}
 	hc := &http.Client{Transport: rt}
 
 	// Authentication happens in the pipeline, so kiota gets an anonymous
@@ -145,7 +180,8 @@ func New(c graphapi.Conn, o Options) (*Client, error) {
 		return nil, err
 	}
 	adapter.SetBaseUrl(base)
-	return &Client{conn: c, base: base, sdk: msgraphsdk.NewGraphServiceClient(adapter), http: hc, tokens: tokens, log: o.Log}, nil
+	return &Client{conn: c, base: base, sdk: msgraphsdk.NewGraphServiceClient(adapter), http: hc, tokens: tokens, log: o.Log,
+		mailboxes: mailboxes, imports: map[string]importSession{}}, nil
 }
 
 // baseTransport is the TLS transport, trusting caFile's certificates in

@@ -20,10 +20,19 @@ import (
 // (410, or a resync code, possibly nested in innerError), so callers start
 // over with a full enumeration.
 func deltaPage[J any, U any](ctx context.Context, c *Client, link, first, what string, conv func(*J) U) (graphapi.DeltaPage[U], error) {
+	return deltaPageWith(ctx, c, link, first, what, nil, conv)
+}
+
+// deltaPageWith is deltaPage with extra request headers (Prefer).
+func deltaPageWith[J any, U any](ctx context.Context, c *Client, link, first, what string, hdr http.Header, conv func(*J) U) (graphapi.DeltaPage[U], error) {
 	if link == "" {
 		link = first
 	}
-	resp, err := c.send(ctx, http.MethodGet, link, nil, http.Header{"Accept": {"application/json"}})
+	h := http.Header{"Accept": {"application/json"}}
+	for k, v := range hdr {
+		h[k] = v
+	}
+	resp, err := c.send(ctx, http.MethodGet, link, nil, h)
 	if err != nil {
 		return graphapi.DeltaPage[U]{}, fmt.Errorf("%s: %w", what, err)
 	}

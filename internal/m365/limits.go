@@ -60,3 +60,38 @@ const (
 
 // graphScope asks for the application permissions granted to the app.
 const graphScope = "https://graph.microsoft.com/.default"
+
+// Outlook (mail, calendars, contacts, the mailbox import/export API)
+// limits an app per mailbox to 4 concurrent requests, 10,000 requests in a
+// 10-minute period and 150 MB of uploads (PATCH, POST, PUT bodies) in a
+// 5-minute period; over any of them the service answers 429 with
+// Retry-After.
+// https://learn.microsoft.com/graph/throttling-limits#outlook-service-limits
+const (
+	mailboxConcurrency   = 4
+	mailboxRequestBudget = 10_000
+	mailboxRequestWindow = 10 * time.Minute
+	mailboxUploadBudget  = 150_000_000 // 150 MB (decimal: the smaller reading of "MB")
+	mailboxUploadWindow  = 5 * time.Minute
+	// The client spends at most a tenth of a budget at once and spreads
+	// the rest over the window (Holdfast's choice; see bucket).
+	mailboxBurstShare = 10
+)
+
+// maxRequestBody is the largest request body the client sends to a
+// mailbox: Graph refuses requests over 4 MB (larger attachments go through
+// upload sessions in ranges below it). The upload bucket's burst is at
+// least this, so that every body is paid for at once.
+// https://learn.microsoft.com/graph/api/message-post-attachments
+const maxRequestBody = 4 << 20
+
+// Large attachments go through an upload session in byte ranges that must
+// each stay under 4 MB; 3.75 MiB (3,932,160 bytes) keeps every range below
+// both readings of "4 MB". Sessions are for files of 3 MB to 150 MB
+// (3 MiB here, which the service accepts under either reading); smaller
+// ones are POSTed whole.
+// https://learn.microsoft.com/graph/outlook-large-attachments
+const (
+	attachmentChunkSize  = 3*1024*1024 + 768*1024
+	attachmentSessionMin = 3 << 20
+)

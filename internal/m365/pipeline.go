@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -26,7 +27,9 @@ import (
 // order varies between builds and whose compression handler corrupts
 // retried bodies (kiota-http-go #183). Retry sits outside throttle so that
 // every attempt, retries included, waits for the tenant's pacing and for a
-// Retry-After fence another request saw.
+// Retry-After fence another request saw. Throttle sends requests to an
+// Exchange mailbox through the mailbox limiter (mailboxlimit.go) instead:
+// Outlook's limits are per mailbox, not SharePoint's per tenant.
 
 // authTransport adds the tenant's bearer token to requests for the Graph
 // endpoint (and only those: download and upload URLs are pre-authenticated
@@ -75,9 +78,27 @@ type retryTransport struct {
 	base, cap     time.Duration
 }
 
+// Request context values a caller can give the pipeline.
+type ctxKey int
+
+const (
+	// streamKey (any value) leaves a JSON response to the caller to read
+	// as a stream instead of buffering it (bodies that may exceed
+	// maxBufferedJSON: attachments with their content, exported items).
+	streamKey ctxKey = iota
+	// attemptsKey (an *atomic.Int32) receives the number of the attempt
+	// the response came from, so a caller can tell whether its request
+	// may have been sent more than once.
+	attemptsKey
+)
+
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
+	attempts, _ := ctx.Value(attemptsKey).(*atomic.Int32)
 	for attempt := 1; ; attempt++ {
+		if attempts != nil {
+			attempts.Store(int32(attempt))
+		}
 		r := req
 		if attempt > 1 {
 			r = req.Clone(ctx)
@@ -155,7 +176,8 @@ const maxBufferedJSON = 32 << 20
 // connection error instead of failing the caller's parse. Content streams
 // (downloads) are left alone.
 func bufferJSON(req *http.Request, resp *http.Response) error {
-	if !idempotent(req) || resp.StatusCode >= 300 || !strings.Contains(resp.Header.Get("Content-Type"), "json") {
+	if !idempotent(req) || resp.StatusCode >= 300 || !strings.Contains(resp.Header.Get("Content-Type"), "json") ||
+		req.Context().Value(streamKey) != nil {
 		return nil
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBufferedJSON))
@@ -223,15 +245,26 @@ func drain(resp *http.Response) {
 // budget and holds every request back while a Retry-After "fence" set by
 // any throttled response is up: when the service throttles one request,
 // sending others only digs the hole deeper (throttled requests count too).
+//
+// Requests to an Exchange mailbox are Outlook's, not SharePoint's: they go
+// through the mailbox limiter instead (its own limits and fence per
+// mailbox; see mailboxlimit.go), never through the RU budget or the
+// tenant's fence.
 type throttleTransport struct {
-	next    http.RoundTripper
-	limiter *rate.Limiter // nil: no pacing
-	mu      sync.Mutex
-	fence   time.Time
+	next      http.RoundTripper
+	limiter   *rate.Limiter   // nil: no pacing
+	mailboxes *mailboxLimiter // nil: mailbox requests are treated like any other
+	mu        sync.Mutex
+	fence     time.Time
 }
 
 func (t *throttleTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
+	if t.mailboxes != nil {
+		if key := mailboxKey(req.URL); key != "" {
+			return t.mailboxes.roundTrip(req, key, t.next)
+		}
+	}
 	if err := t.waitFence(ctx); err != nil {
 		return nil, err
 	}

@@ -41,7 +41,10 @@ func (c *Client) User(ctx context.Context, ref string) (graphapi.User, error) {
 		return graphapi.User{}, fmt.Errorf("find user %s: %w", ref, &graphapi.Error{Status: 404, Code: "Request_ResourceNotFound",
 			Message: "no user has this user principal name or mail address"})
 	}
-	return user(found[0]), nil
+	u := user(found[0])
+	// Requests naming the mailbox by UPN or by ID count against one mailbox.
+	c.mailboxes.Alias(ref, u.ID)
+	return u, nil
 }
 
 // Users implements graphapi.Directory.

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"path"
 	"strings"
-	"sync"
 
 	"golang.org/x/sync/errgroup"
 
@@ -92,7 +91,8 @@ func (d *Drive) Run(ctx context.Context, nodes []*tree.Node, start int) (Result,
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	r := &restorer{Drive: d, folders: map[string]string{"": d.RootID}, done: make([]bool, len(nodes)), mark: start}
+	r := &restorer{Drive: d, folders: map[string]string{"": d.RootID},
+		tracker: newTracker(len(nodes), start, d.Progress, d.Log)}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(d.Concurrency)
 	for i := start; i < len(nodes); i++ {
@@ -103,7 +103,7 @@ func (d *Drive) Run(ctx context.Context, nodes []*tree.Node, start int) (Result,
 			if _, err := r.folder(gctx, dest); err != nil {
 				if gctx.Err() != nil || fatal(err) {
 					g.Wait()
-					return r.res, err
+					return r.result(), err
 				}
 				r.fail(n, err)
 			}
@@ -114,7 +114,7 @@ func (d *Drive) Run(ctx context.Context, nodes []*tree.Node, start int) (Result,
 		if err != nil {
 			if gctx.Err() != nil || fatal(err) {
 				g.Wait()
-				return r.res, err
+				return r.result(), err
 			}
 			r.fail(n, err)
 			r.finish(i)
@@ -133,48 +133,13 @@ func (d *Drive) Run(ctx context.Context, nodes []*tree.Node, start int) (Result,
 		})
 	}
 	err := g.Wait()
-	return r.res, err
+	return r.result(), err
 }
 
 type restorer struct {
 	*Drive
-	mu      sync.Mutex
+	*tracker
 	folders map[string]string // destination path → item ID
-	res     Result
-	done    []bool
-	mark    int // nodes before mark are all done
-}
-
-func (r *restorer) finish(i int) {
-	r.mu.Lock()
-	r.done[i] = true
-	moved := false
-	for r.mark < len(r.done) && r.done[r.mark] {
-		r.mark++
-		moved = true
-	}
-	mark, so := r.mark, r.res
-	so.Failures = nil
-	r.mu.Unlock()
-	if moved && r.Progress != nil {
-		r.Progress(mark, so)
-	}
-}
-
-func (r *restorer) fail(n *tree.Node, err error) {
-	r.Log.Warn("restore item failed", "item", n.ItemID, "err", err)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.res.Failed++
-	if len(r.res.Failures) < maxFailureLines {
-		r.res.Failures = append(r.res.Failures, fmt.Sprintf("%s: %v", n.Path, err))
-	}
-}
-
-// fatal says whether an error stops the restore rather than one item.
-func fatal(err error) bool {
-	var throttled *graphapi.ThrottledError
-	return errors.As(err, &throttled) || errors.Is(err, graphapi.ErrUnauthorized) || errors.Is(err, graphapi.ErrForbidden)
 }
 
 // folder returns the ID of the folder at dest, creating it (and its
@@ -231,17 +196,6 @@ func (r *restorer) file(ctx context.Context, n *tree.Node, parentID string) erro
 	}
 	r.count(n, false)
 	return nil
-}
-
-func (r *restorer) count(n *tree.Node, skipped bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if skipped {
-		r.res.Skipped++
-		return
-	}
-	r.res.Restored++
-	r.res.Bytes += n.Size
 }
 
 // alreadyThere says whether the destination holds this very file (same

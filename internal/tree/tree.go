@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/holdfast/holdfast/internal/catalog"
+	"github.com/holdfast/holdfast/internal/mailitem"
 )
 
 // Node is an item placed in its tree.
@@ -22,7 +23,7 @@ type Node struct {
 }
 
 // IsFolder says whether the node holds other nodes.
-func (n *Node) IsFolder() bool { return n.Kind != "file" }
+func (n *Node) IsFolder() bool { return n.Kind != "file" && !mailitem.Leaf(n.Kind) }
 
 // Tree is a snapshot's items as a tree.
 type Tree struct {

@@ -1,0 +1,81 @@
+package restore
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/holdfast/holdfast/internal/graphapi"
+	"github.com/holdfast/holdfast/internal/tree"
+)
+
+// tracker counts a restore and reports how far it is done: nodes finish
+// out of order (in parallel), progress is the prefix of finished ones, so
+// a resumed attempt starts after it.
+type tracker struct {
+	mu       sync.Mutex
+	res      Result
+	done     []bool
+	mark     int // nodes before mark are all done
+	progress func(done int, so Result)
+	log      *slog.Logger
+}
+
+func newTracker(n, start int, progress func(int, Result), log *slog.Logger) *tracker {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &tracker{done: make([]bool, n), mark: start, progress: progress, log: log}
+}
+
+func (r *tracker) finish(i int) {
+	r.mu.Lock()
+	r.done[i] = true
+	moved := false
+	for r.mark < len(r.done) && r.done[r.mark] {
+		r.mark++
+		moved = true
+	}
+	mark, so := r.mark, r.res
+	so.Failures = nil
+	r.mu.Unlock()
+	if moved && r.progress != nil {
+		r.progress(mark, so)
+	}
+}
+
+func (r *tracker) fail(n *tree.Node, err error) {
+	r.log.Warn("restore item failed", "item", n.ItemID, "err", err)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.res.Failed++
+	if len(r.res.Failures) < maxFailureLines {
+		r.res.Failures = append(r.res.Failures, fmt.Sprintf("%s: %v", n.Path, err))
+	}
+}
+
+func (r *tracker) count(n *tree.Node, skipped bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if skipped {
+		r.res.Skipped++
+		return
+	}
+	r.res.Restored++
+	r.res.Bytes += n.Size
+}
+
+func (r *tracker) result() Result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.res
+}
+
+// fatal says whether an error stops the restore rather than one item.
+func fatal(err error) bool {
+	var throttled *graphapi.ThrottledError
+	return errors.As(err, &throttled) || errors.Is(err, graphapi.ErrUnauthorized) || errors.Is(err, graphapi.ErrForbidden)
+}
+
+func isNotFound(err error) bool { return errors.Is(err, graphapi.ErrNotFound) }
