@@ -37,12 +37,14 @@ type Activities struct {
 
 	// Tuning; zero values take defaults.
 	DownloadConcurrency int // parallel downloads per container (default 8)
-	WorkerDownloads     int // parallel downloads across the worker (default 12)
-	WorkerContainers    int // containers backed up at once by the worker (default 4)
+	WorkerDownloads     int // parallel downloads across the worker (default 16)
+	WorkerContainers    int // drives backed up at once by the worker (default 4)
+	WorkerMailFolders   int // mailbox containers backed up at once by the worker (default 8)
 
 	mu         sync.Mutex
 	downloads  *semaphore.Weighted
 	containers *semaphore.Weighted
+	mailFolder *semaphore.Weighted
 	keeper     *secrets.Keeper
 	keyring    map[string]cachedKeys
 }
@@ -67,12 +69,24 @@ func (a *Activities) log() *slog.Logger {
 // holds chunk buffers, each container backup a pack being filled — so a
 // worker can take any number of activities without running out of it.
 func (a *Activities) downloadSlots() *semaphore.Weighted {
-	return a.slots(&a.downloads, a.WorkerDownloads, 12)
+	return a.slots(&a.downloads, a.WorkerDownloads, 16)
 }
 
-func (a *Activities) containerSlots() *semaphore.Weighted {
+// containerSlots bounds the containers of an app backed up at once. A
+// mailbox is many small containers (folders) whose requests Outlook limits
+// per mailbox: more of them run at once, each filling a smaller pack
+// (mailFolderFlushBytes), so several mailboxes keep their 4 request slots
+// busy in the memory that 4 drives take.
+func (a *Activities) containerSlots(app string) *semaphore.Weighted {
+	if app == AppExchange {
+		return a.slots(&a.mailFolder, a.WorkerMailFolders, 8)
+	}
 	return a.slots(&a.containers, a.WorkerContainers, 4)
 }
+
+// mailFolderFlushBytes is how much new mailbox content waits in a
+// container's vault session before it is uploaded (drives: 32 MiB).
+const mailFolderFlushBytes = 8 << 20
 
 func (a *Activities) slots(sem **semaphore.Weighted, n, def int) *semaphore.Weighted {
 	a.mu.Lock()

@@ -139,7 +139,7 @@ func (a *Activities) BackupContainer(ctx context.Context, in ContainerInput) (Co
 	}
 	hb := newHeartbeat(ctx, from)
 	defer hb.stop()
-	slots := a.containerSlots()
+	slots := a.containerSlots(snap.App)
 	if err := slots.Acquire(ctx, 1); err != nil {
 		return ContainerResult{}, err
 	}
@@ -160,6 +160,7 @@ func (a *Activities) BackupContainer(ctx context.Context, in ContainerInput) (Co
 			Exclude: backup.Exclusions{Extensions: profile.ExcludeExtensions, Folders: profile.ExcludeFolders}}
 		res, err = d.Run(ctx, from)
 	case AppExchange:
+		cfg.FlushBytes = mailFolderFlushBytes
 		m := &backup.Mailbox{Graph: g, Config: cfg, UserID: snap.UserID, Kind: kind, RecoverableItems: profile.RecoverableItems}
 		res, err = m.Run(ctx, from)
 	default:

@@ -45,7 +45,10 @@ type UserCheck struct {
 var requiredRoles = map[string][][]string{
 	"":         {{"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}},
 	"onedrive": {{"Files.ReadWrite.All", "Sites.ReadWrite.All"}},
-	"exchange": {{"Mail.ReadWrite"}, {"Calendars.ReadWrite"}, {"Contacts.ReadWrite"}, {"MailboxSettings.Read", "MailboxSettings.ReadWrite"}},
+	// The In-Place Archive is reached only through the mailbox
+	// import/export API; restoring into it creates folders there.
+	"exchange": {{"Mail.ReadWrite"}, {"Calendars.ReadWrite"}, {"Contacts.ReadWrite"}, {"MailboxSettings.Read", "MailboxSettings.ReadWrite"},
+		{"MailboxItem.ImportExport.All"}, {"MailboxFolder.ReadWrite.All"}},
 }
 
 // RequiredRoles lists the permissions the apps need (the first name of

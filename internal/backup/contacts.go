@@ -38,22 +38,14 @@ func (r *contactRun) run(ctx context.Context) error {
 }
 
 func (r *contactRun) page(ctx context.Context, cs []graphapi.Contact) error {
-	last := make(map[string]int, len(cs))
-	ids := make([]string, 0, len(cs))
-	for i, c := range cs {
-		if _, seen := last[c.ID]; !seen {
-			ids = append(ids, c.ID)
-		}
-		last[c.ID] = i
-	}
-	current, err := r.Catalog.CurrentVersions(ctx, r.Key, ids)
+	cs, current, err := latest(ctx, r.runner, cs, func(c graphapi.Contact) string { return c.ID })
 	if err != nil {
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.Concurrency)
-	for _, id := range ids {
-		c := cs[last[id]]
+	for _, c := range cs {
+		id := c.ID
 		prev, known := current[id]
 		r.cur.Items++
 		switch {

@@ -99,27 +99,18 @@ func (r *run) retryOwed(ctx context.Context) error {
 
 // page processes one page of delta items.
 func (r *run) page(ctx context.Context, items []graphapi.DriveItem) error {
-	// A delta may list an item more than once; the last one is current.
-	last := make(map[string]int, len(items))
-	ids := make([]string, 0, len(items))
-	for i, it := range items {
-		if _, seen := last[it.ID]; !seen {
-			ids = append(ids, it.ID)
-		}
-		last[it.ID] = i
-	}
-	current, err := r.Catalog.CurrentVersions(ctx, r.Key, ids)
-	if err != nil {
-		return err
-	}
 	if r.tree != nil {
 		r.learnFolders(items)
+	}
+	items, current, err := latest(ctx, r.runner, items, func(it graphapi.DriveItem) string { return it.ID })
+	if err != nil {
+		return err
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.Concurrency)
-	for _, id := range ids {
-		it := items[last[id]]
+	for _, it := range items {
+		id := it.ID
 		prev, known := current[id]
 		r.cur.Items++
 		if r.tree != nil && !it.Deleted && r.excluded(it) {

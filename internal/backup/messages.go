@@ -71,22 +71,14 @@ func (r *messageRun) retryOwed(ctx context.Context) error {
 }
 
 func (r *messageRun) page(ctx context.Context, msgs []graphapi.Message) error {
-	last := make(map[string]int, len(msgs))
-	ids := make([]string, 0, len(msgs))
-	for i, m := range msgs {
-		if _, seen := last[m.ID]; !seen {
-			ids = append(ids, m.ID)
-		}
-		last[m.ID] = i
-	}
-	current, err := r.Catalog.CurrentVersions(ctx, r.Key, ids)
+	msgs, current, err := latest(ctx, r.runner, msgs, func(m graphapi.Message) string { return m.ID })
 	if err != nil {
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.Concurrency)
-	for _, id := range ids {
-		m := msgs[last[id]]
+	for _, m := range msgs {
+		id := m.ID
 		prev, known := current[id]
 		r.cur.Items++
 		switch {

@@ -305,3 +305,24 @@ type storeError struct{ err error }
 
 func (e *storeError) Error() string { return "storing content: " + e.err.Error() }
 func (e *storeError) Unwrap() error { return e.err }
+
+// latest keeps the last of each item a delta page lists (a delta may list
+// an item more than once; the last one is current), in first-seen order,
+// and returns the catalog's current versions of them.
+func latest[T any](ctx context.Context, r *runner, items []T, id func(T) string) ([]T, map[string]catalog.ItemVersion, error) {
+	last := make(map[string]int, len(items))
+	var order []string
+	for i, it := range items {
+		k := id(it)
+		if _, seen := last[k]; !seen {
+			order = append(order, k)
+		}
+		last[k] = i
+	}
+	out := make([]T, len(order))
+	for i, k := range order {
+		out[i] = items[last[k]]
+	}
+	current, err := r.Catalog.CurrentVersions(ctx, r.Key, order)
+	return out, current, err
+}

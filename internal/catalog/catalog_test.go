@@ -305,3 +305,12 @@ func TestProfiles(t *testing.T) {
 		assert.ErrorIs(t, err, catalog.ErrNotFound)
 	})
 }
+
+func TestExtraEncoding(t *testing.T) {
+	enc := catalog.EncodeExtra(map[string]string{"photo": "v1:3:06", "json": "v1:7:05", "none": ""})
+	assert.Equal(t, "json=v1:7:05 photo=v1:3:06", enc, "sorted by name, empty contents left out")
+	assert.Equal(t, map[string]string{"json": "v1:7:05", "photo": "v1:3:06"}, catalog.DecodeExtra(enc))
+	assert.Equal(t, []string{"v1:7:05", "v1:3:06"}, catalog.ExtraContents(enc))
+	assert.Empty(t, catalog.DecodeExtra(""))
+	assert.Empty(t, catalog.ExtraContents(""))
+}

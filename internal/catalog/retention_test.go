@@ -295,7 +295,11 @@ func TestGCQueries(t *testing.T) {
 		require.NoError(t, s.AddPack(ctx, tenantID, vault.PackInfo{ID: "p3", KeyID: "k1", Size: 90, Chunks: 1},
 			[]vault.IndexEntry{entry(a, "p3", 0, 40)}))
 
-		s1 := commit(t, s, k, "r1", []catalog.StagedItem{withContent("x", "1", content(40, a)), withContent("y", "1", content(60, b))})
+		// Extra contents (a message's JSON, a contact's photo) are reachable too.
+		e, f := vault.ChunkID{5}, vault.ChunkID{6}
+		x := withContent("x", "1", content(40, a))
+		x.Extra = catalog.EncodeExtra(map[string]string{"json": content(7, e)})
+		s1 := commit(t, s, k, "r1", []catalog.StagedItem{x, withContent("y", "1", content(60, b))})
 		w, err := s.GCWatermark(ctx, tenantID)
 		require.NoError(t, err)
 		assert.Equal(t, s1.ID+1, w, "nothing running: the next snapshot ID")
@@ -312,17 +316,19 @@ func TestGCQueries(t *testing.T) {
 			}
 			after = next
 		}
-		assert.ElementsMatch(t, []string{content(40, a), content(60, b), content(70, c)}, all)
+		assert.ElementsMatch(t, []string{content(40, a), content(7, e), content(60, b), content(70, c)}, all)
 
 		running, err := s.OpenSnapshot(ctx, k, "manual", "r3")
 		require.NoError(t, err)
-		require.NoError(t, s.StageItems(ctx, running.ID, []catalog.StagedItem{withContent("z", "1", content(5, d))}, nil))
+		z := withContent("z", "1", content(5, d))
+		z.Extra = catalog.EncodeExtra(map[string]string{"photo": content(3, f), "json": ""})
+		require.NoError(t, s.StageItems(ctx, running.ID, []catalog.StagedItem{z}, nil))
 		w, err = s.GCWatermark(ctx, tenantID)
 		require.NoError(t, err)
 		assert.Equal(t, running.ID, w, "the oldest running snapshot")
 		var since []string
 		require.NoError(t, s.ContentSince(ctx, tenantID, s2.ID, func(c string) error { since = append(since, c); return nil }))
-		assert.ElementsMatch(t, []string{content(70, c), content(5, d)}, since, "versions born since, and staged items")
+		assert.ElementsMatch(t, []string{content(70, c), content(5, d), content(3, f)}, since, "versions born since, and staged items")
 		rs, err := s.RunningSnapshots(ctx, tenantID)
 		require.NoError(t, err)
 		assert.Equal(t, []catalog.RunningSnapshot{{ID: running.ID, UserID: "u1", App: "onedrive", RunID: "r3"}}, rs)

@@ -26,6 +26,7 @@ func main() {
 	port := fs.Int("temporal-port", 7233, "Temporal frontend port (the UI is on port+1000)")
 	keep := fs.Bool("keep", false, "demo: leave the stack running")
 	out := fs.String("out", "bench/results.json", "bench: where to write the results")
+	only := fs.String("only", "", "bench: run one scenario (onedrive or mailbox) instead of both")
 	fs.Parse(os.Args[2:])
 	binDir, _ := filepath.Abs(*bin)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -40,7 +41,7 @@ func main() {
 	case "down":
 		err = devstack.Down(abs(".holdfast-dev"), abs(".holdfast-demo"))
 	case "bench":
-		err = devstack.Bench(ctx, devstack.Options{Dir: abs(".holdfast-bench"), Bin: binDir, TemporalPort: *port, Out: os.Stdout}, *out)
+		err = devstack.Bench(ctx, devstack.Options{Dir: abs(".holdfast-bench"), Bin: binDir, TemporalPort: *port, Out: os.Stdout}, *out, *only)
 	default:
 		err = fmt.Errorf("unknown command %q", cmd)
 	}
