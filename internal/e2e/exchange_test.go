@@ -249,7 +249,16 @@ func TestExchange(t *testing.T) {
 		assert.Contains(t, out, "0 bad")
 	})
 
-	res, err := h.sim.Mutate(graphsim.MutateRequest{Seed: 9, Users: []string{alice.ID, obrien.ID},
+	// What every mailbox held at the full backup, for the restores below.
+	fullManifest := map[string][]graphsim.MailEntry{}
+	var ids []string
+	for _, u := range boxes {
+		fullManifest[u.ID], err = h.sim.MailManifest(u.ID)
+		require.NoError(t, err)
+		ids = append(ids, u.ID)
+	}
+
+	res, err := h.sim.Mutate(graphsim.MutateRequest{Seed: 9, Users: ids,
 		Mail:     &graphsim.ItemMutation{Creates: 3, Updates: 3, Deletes: 2, Moves: 2, FolderCreates: 1, FolderRenames: 1, FolderDeletes: 1},
 		Events:   &graphsim.ItemMutation{Creates: 1, Updates: 2, Deletes: 1},
 		Contacts: &graphsim.ItemMutation{Creates: 1, Updates: 1, Deletes: 1}})
@@ -257,8 +266,8 @@ func TestExchange(t *testing.T) {
 	require.NotEmpty(t, res.Changes)
 
 	t.Run("incremental", func(t *testing.T) {
-		h.mustCLI("backup", "now", "--user", alice.UPN, "--user", obrien.UPN, "--wait")
-		for _, u := range []graphsim.UserInfo{alice, obrien} {
+		h.mustCLI("backup", "now", "--wait")
+		for _, u := range boxes {
 			snap := h.latestApp(u.ID, "exchange")
 			require.Equal(t, catalog.StateComplete, snap.State, snap.Error)
 			require.Greater(t, snap.ID, full[u.ID].ID)
@@ -416,6 +425,44 @@ func TestExchange(t *testing.T) {
 			assert.Equal(t, chosen, ok, "%q chosen by --subject", m.Subject)
 			if ok {
 				assert.True(t, strings.HasSuffix(e.Path, ".mbox"), e.Path)
+			}
+		}
+	})
+
+	t.Run("every kind of mailbox restores and downloads", func(t *testing.T) {
+		for _, u := range boxes {
+			if u.Kind == "user" {
+				continue
+			}
+			before := fullManifest[u.ID]
+			h.mustCLI("restore", "--user", u.UPN, "--app", "exchange", "--snapshot", fmt.Sprint(full[u.ID].ID))
+			now, err := h.sim.MailManifest(u.ID)
+			require.NoError(t, err)
+			restored := map[string]graphsim.MailEntry{}
+			for _, m := range now {
+				folder := strings.TrimPrefix(m.Folder, "Archive:/")
+				if top, rest, ok := strings.Cut(folder, "/"); ok && strings.HasPrefix(top, "Holdfast Restore ") {
+					if strings.HasPrefix(m.Folder, "Archive:/") {
+						rest = "Archive:/" + rest
+					}
+					restored[rest+"|"+m.InternetMessageID] = m
+				}
+			}
+			zipPath := filepath.Join(t.TempDir(), u.Kind+".zip")
+			h.mustCLI("download", "--user", u.UPN, "--app", "exchange", "--snapshot", fmt.Sprint(full[u.ID].ID), "-o", zipPath)
+			entries, sums := readZip(t, zipPath)
+			require.NotEmpty(t, before, u.Kind)
+			for _, m := range before {
+				if strings.HasPrefix(m.Folder, "Recoverable Items/") && m.Folder != "Recoverable Items/Deletions" && m.Folder != "Recoverable Items/Purges" {
+					continue
+				}
+				r, ok := restored[m.Folder+"|"+m.InternetMessageID]
+				if assert.True(t, ok, "%s: %q restored", u.Kind, m.Subject) {
+					assert.Equal(t, factsOf(m), factsOf(r), "%s: %q", u.Kind, m.Subject)
+				}
+				if !strings.HasPrefix(m.Folder, "Archive:/") {
+					assert.Equal(t, m.MIMESHA256, sums[entries[m.ID].Path], "%s: %q downloaded as served", u.Kind, m.Subject)
+				}
 			}
 		}
 	})
