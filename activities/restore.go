@@ -81,9 +81,11 @@ func (sel Selection) filter(nodes []*tree.Node) []*tree.Node {
 	return out
 }
 
+// chooses says whether a leaf passes the filters: they select messages,
+// so other items (events, contacts) are left out when any is given.
 func (sel Selection) chooses(n *tree.Node) bool {
 	if n.Kind != mailitem.KindMessage {
-		return true
+		return false
 	}
 	var m mailitem.Message
 	_ = json.Unmarshal([]byte(n.Meta), &m)

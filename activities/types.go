@@ -94,10 +94,10 @@ const (
 type Selection struct {
 	Paths   []string
 	ItemIDs []string
-	// Filters of mail (messages; other items pass): received in
-	// [Since, Until), sender address containing Sender, subject containing
-	// Subject (case-insensitive). Folders are kept only if they hold a
-	// chosen item.
+	// Filters of mail: messages received in [Since, Until), whose sender
+	// address contains Sender and subject contains Subject
+	// (case-insensitive). With any of them only messages are chosen, and
+	// the folders on the way to them.
 	Since, Until time.Time `json:",omitzero"`
 	Sender       string    `json:",omitempty"`
 	Subject      string    `json:",omitempty"`
