@@ -12,8 +12,6 @@ import (
 	"path"
 	"strings"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/holdfast/holdfast/internal/graphapi"
 	"github.com/holdfast/holdfast/internal/tree"
 )
@@ -93,47 +91,15 @@ func (d *Drive) Run(ctx context.Context, nodes []*tree.Node, start int) (Result,
 	}
 	r := &restorer{Drive: d, folders: map[string]string{"": d.RootID},
 		tracker: newTracker(len(nodes), start, d.Progress, d.Log)}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(d.Concurrency)
-	for i := start; i < len(nodes); i++ {
-		n := nodes[i]
-		dest := path.Join(d.Folder, n.Path)
-		if n.IsFolder() {
-			// Folders are made in order, so a file's folder exists before it.
-			if _, err := r.folder(gctx, dest); err != nil {
-				if gctx.Err() != nil || fatal(err) {
-					g.Wait()
-					return r.result(), err
-				}
-				r.fail(n, err)
-			}
-			r.finish(i)
-			continue
-		}
-		parent, err := r.folder(gctx, path.Dir(dest))
-		if err != nil {
-			if gctx.Err() != nil || fatal(err) {
-				g.Wait()
-				return r.result(), err
-			}
-			r.fail(n, err)
-			r.finish(i)
-			continue
-		}
-		g.Go(func() error {
-			err := r.file(gctx, n, parent)
-			if err != nil && fatal(err) {
-				return err
-			}
-			if err != nil {
-				r.fail(n, err)
-			}
-			r.finish(i)
-			return nil
-		})
-	}
-	err := g.Wait()
-	return r.result(), err
+	return r.walk(ctx, nodes, start, d.Concurrency,
+		func(ctx context.Context, n *tree.Node) error {
+			_, err := r.folder(ctx, path.Join(d.Folder, n.Path))
+			return err
+		},
+		func(ctx context.Context, n *tree.Node) (string, error) {
+			return r.folder(ctx, path.Dir(path.Join(d.Folder, n.Path)))
+		},
+		r.file)
 }
 
 type restorer struct {
@@ -176,26 +142,20 @@ func (r *restorer) folder(ctx context.Context, dest string) (string, error) {
 	return it.ID, nil
 }
 
-func (r *restorer) file(ctx context.Context, n *tree.Node, parentID string) error {
+func (r *restorer) file(ctx context.Context, n *tree.Node, parentID string) (skipped bool, err error) {
 	if r.Resumed && r.Policy == Rename && r.alreadyThere(ctx, n) {
-		r.count(n, false)
-		return nil
+		return false, nil
 	}
 	body, err := r.Open(ctx, n.Content)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer body.Close()
 	_, err = r.Graph.Upload(ctx, r.DriveID, parentID, n.Name, n.Size, body, r.Policy.conflict())
 	if errors.Is(err, graphapi.ErrConflict) && r.Policy == Skip {
-		r.count(n, true)
-		return nil
+		return true, nil
 	}
-	if err != nil {
-		return err
-	}
-	r.count(n, false)
-	return nil
+	return false, err
 }
 
 // alreadyThere says whether the destination holds this very file (same

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/holdfast/holdfast/internal/catalog"
 	"github.com/holdfast/holdfast/internal/graphapi"
 	"github.com/holdfast/holdfast/internal/mailitem"
@@ -56,48 +54,16 @@ func (m *Mailbox) Run(ctx context.Context, nodes []*tree.Node, start int) (Resul
 	}
 	r := &mailRestorer{Mailbox: m, tracker: newTracker(len(nodes), start, m.Progress, m.Log),
 		dest: map[string]string{}, children: map[string][]graphapi.MailFolder{}, present: map[string]map[string][]string{}}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(m.Concurrency)
-	for i := start; i < len(nodes); i++ {
-		n := nodes[i]
-		if !mailitem.Leaf(n.Kind) {
-			// Containers are made in order, so an item's exists before it.
-			if _, err := r.container(gctx, n); err != nil {
-				if gctx.Err() != nil || fatal(err) {
-					g.Wait()
-					return r.result(), err
-				}
-				r.fail(n, err)
-			}
-			r.finish(i)
-			continue
-		}
-		dest, err := r.container(gctx, n.Parent)
-		if err != nil {
-			if gctx.Err() != nil || fatal(err) {
-				g.Wait()
-				return r.result(), err
-			}
-			r.fail(n, fmt.Errorf("its folder: %w", err))
-			r.finish(i)
-			continue
-		}
-		g.Go(func() error {
-			out, err := r.item(gctx, n, dest)
-			switch {
-			case err != nil && fatal(err):
-				return err
-			case err != nil:
-				r.fail(n, err)
-			default:
-				r.count(n, out == skipped)
-			}
-			r.finish(i)
-			return nil
+	return r.walk(ctx, nodes, start, m.Concurrency,
+		func(ctx context.Context, n *tree.Node) error {
+			_, err := r.container(ctx, n)
+			return err
+		},
+		func(ctx context.Context, n *tree.Node) (string, error) { return r.container(ctx, n.Parent) },
+		func(ctx context.Context, n *tree.Node, dest string) (bool, error) {
+			out, err := r.item(ctx, n, dest)
+			return out == skipped, err
 		})
-	}
-	err := g.Wait()
-	return r.result(), err
 }
 
 type mailRestorer struct {

@@ -1,10 +1,13 @@
 package restore
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/holdfast/holdfast/internal/graphapi"
 	"github.com/holdfast/holdfast/internal/tree"
@@ -64,6 +67,60 @@ func (r *tracker) count(n *tree.Node, skipped bool) {
 	}
 	r.res.Restored++
 	r.res.Bytes += n.Size
+}
+
+// walk restores nodes[start:] (pre-order, as tree.Select returns). Each
+// folder node's destination is made by folder, in order, so that an item's
+// folder exists before it; each other node is written by item into the
+// destination parent resolves, up to concurrency at once. A node that
+// fails is recorded and the walk goes on; throttling, lost authorization or
+// cancellation stop it.
+func (r *tracker) walk(ctx context.Context, nodes []*tree.Node, start, concurrency int,
+	folder func(context.Context, *tree.Node) error,
+	parent func(context.Context, *tree.Node) (string, error),
+	item func(ctx context.Context, n *tree.Node, dest string) (skipped bool, err error)) (Result, error) {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(concurrency)
+	stop := func(err error) bool { return gctx.Err() != nil || fatal(err) }
+	for i := start; i < len(nodes); i++ {
+		n := nodes[i]
+		if n.IsFolder() {
+			if err := folder(gctx, n); err != nil {
+				if stop(err) {
+					g.Wait()
+					return r.result(), err
+				}
+				r.fail(n, err)
+			}
+			r.finish(i)
+			continue
+		}
+		dest, err := parent(gctx, n)
+		if err != nil {
+			if stop(err) {
+				g.Wait()
+				return r.result(), err
+			}
+			r.fail(n, fmt.Errorf("its folder: %w", err))
+			r.finish(i)
+			continue
+		}
+		g.Go(func() error {
+			skipped, err := item(gctx, n, dest)
+			switch {
+			case err != nil && fatal(err):
+				return err
+			case err != nil:
+				r.fail(n, err)
+			default:
+				r.count(n, skipped)
+			}
+			r.finish(i)
+			return nil
+		})
+	}
+	err := g.Wait()
+	return r.result(), err
 }
 
 func (r *tracker) result() Result {
