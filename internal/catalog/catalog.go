@@ -62,6 +62,10 @@ func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	return st, nil
 }
 
+// maxIdleConns is the connections kept open between uses (and SQLite's
+// limit): about the lookups and writes a worker makes at once.
+const maxIdleConns = 8
+
 // Open connects to the catalog at rawURL and applies pending migrations.
 // URLs: sqlite:PATH (or sqlite://PATH) and postgres://… (postgresql://…).
 func Open(ctx context.Context, rawURL string) (*Store, error) {
@@ -76,8 +80,13 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	if engine == "sqlite" {
 		// WAL lets readers run beside the writer; immediate transactions
 		// (set in the DSN) queue writers on busy_timeout instead of failing.
-		db.SetMaxOpenConns(8)
+		db.SetMaxOpenConns(maxIdleConns)
 	}
+	// database/sql keeps 2 idle connections by default: a backup's parallel
+	// lookups would close and reopen the rest all the time, and a new
+	// connection costs its pragmas, re-prepared statements and (SQLite) a
+	// cold page cache, or (PostgreSQL) a login.
+	db.SetMaxIdleConns(maxIdleConns)
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pingCtx); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/holdfast/holdfast/internal/config"
 )
@@ -84,6 +85,14 @@ func TestComposeStackIsConsistent(t *testing.T) {
 	assert.Equal(t, "temporal-postgresql", env(temporal, "POSTGRES_SEEDS"))
 	assert.Equal(t, env(tpg, "POSTGRES_USER"), env(temporal, "POSTGRES_USER"))
 	assert.Equal(t, env(tpg, "POSTGRES_PASSWORD"), env(temporal, "POSTGRES_PWD"))
+	// Its dynamic config is mounted where the image looks for it.
+	require.Len(t, temporal.Configs, 1)
+	assert.Equal(t, env(temporal, "DYNAMIC_CONFIG_FILE_PATH"), temporal.Configs[0].Target)
+	dyn, ok := p.Configs[temporal.Configs[0].Source]
+	require.True(t, ok, "config %s is defined", temporal.Configs[0].Source)
+	var settings map[string][]struct{ Value any }
+	require.NoError(t, yaml.Unmarshal([]byte(dyn.Content), &settings))
+	assert.Equal(t, true, settings["system.enableActivityEagerExecution"][0].Value, "eager activities, as the dev stack runs them")
 
 	w := svc("worker")
 	// Every setting the worker gets is one Holdfast reads (or a cloud SDK's).

@@ -25,6 +25,7 @@ import (
 	"github.com/holdfast/holdfast/internal/catalog/catalogtest"
 	"github.com/holdfast/holdfast/internal/cli"
 	"github.com/holdfast/holdfast/internal/config"
+	"github.com/holdfast/holdfast/internal/devstack"
 	"github.com/holdfast/holdfast/internal/engine"
 	"github.com/holdfast/holdfast/internal/graphsim"
 	"github.com/holdfast/holdfast/internal/keys"
@@ -74,7 +75,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	h := &harness{t: t, ctx: ctx}
 
 	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{ExistingPath: temporalCLI(t), LogLevel: "error",
-		ClientOptions: &client.Options{Logger: quiet{}}, Stdout: io.Discard, Stderr: io.Discard})
+		ExtraArgs: devstack.TemporalServerArgs, ClientOptions: &client.Options{Logger: quiet{}}, Stdout: io.Discard, Stderr: io.Discard})
 	require.NoError(t, err)
 	t.Cleanup(func() { dev.Stop() })
 	h.temporal = dev.Client()

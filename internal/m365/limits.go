@@ -76,6 +76,10 @@ const (
 	// The client spends at most a tenth of a budget at once and spreads
 	// the rest over the window (Holdfast's choice; see bucket).
 	mailboxBurstShare = 10
+	// A request the client abandons (cancelled, body closed early) keeps
+	// its slot this long: the service counts it until it notices, and
+	// Microsoft documents no figure for that (Holdfast's choice).
+	mailboxAbortGrace = time.Second
 )
 
 // maxRequestBody is the largest request body the client sends to a

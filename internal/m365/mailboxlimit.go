@@ -38,6 +38,7 @@ type mailboxLimiter struct {
 	reqBudget     int           // requests per mailboxRequestWindow; 0: no pacing
 	byteBudget    int64         // request-body bytes per mailboxUploadWindow; 0: no pacing
 	windowScale   float64       // shortens both windows (tests against graphsim's); 1 = Outlook's
+	abortGrace    time.Duration // how long a request cut short keeps its slot
 
 	mu        sync.Mutex
 	boxes     map[string]*mailboxState
@@ -54,7 +55,7 @@ type mailboxState struct {
 }
 
 func newMailboxLimiter(reqBudget int, byteBudget int64, clk clock) *mailboxLimiter {
-	return &mailboxLimiter{clk: clk, reqBudget: max(reqBudget, 0), byteBudget: max(byteBudget, 0), windowScale: 1,
+	return &mailboxLimiter{clk: clk, reqBudget: max(reqBudget, 0), byteBudget: max(byteBudget, 0), windowScale: 1, abortGrace: mailboxAbortGrace,
 		boxes: map[string]*mailboxState{}, alias: map[string]string{}}
 }
 
@@ -152,15 +153,8 @@ func (m *mailboxLimiter) sweep(now time.Time) {
 func (m *mailboxLimiter) roundTrip(req *http.Request, key string, next http.RoundTripper) (*http.Response, error) {
 	ctx := req.Context()
 	st := m.state(key)
-	if err := m.waitFence(ctx, st); err != nil {
+	if err := m.acquire(ctx, st); err != nil {
 		return nil, err
-	}
-	// The slot first, then the budgets: the tokens are taken right before
-	// the request goes out, so the service counts it when the client did.
-	select {
-	case st.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
 	}
 	release := func() { <-st.slots }
 	if err := m.pace(ctx, st, req); err != nil {
@@ -169,7 +163,9 @@ func (m *mailboxLimiter) roundTrip(req *http.Request, key string, next http.Roun
 	}
 	resp, err := next.RoundTrip(req)
 	if err != nil {
-		release()
+		// Cut off (cancelled, connection lost): the service may still be
+		// working on it, and counting it.
+		m.releaseLate(release)
 		return nil, err
 	}
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
@@ -185,8 +181,44 @@ func (m *mailboxLimiter) roundTrip(req *http.Request, key string, next http.Roun
 		release()
 		return resp, nil
 	}
-	resp.Body = &releaseBody{ReadCloser: resp.Body, release: release}
+	resp.Body = &releaseBody{ReadCloser: resp.Body, release: release, releaseLate: func() { m.releaseLate(release) }}
 	return resp, nil
+}
+
+// acquire waits out the mailbox's fence and takes a slot. The slot comes
+// first, then the budgets (pace): the tokens are taken right before the
+// request goes out, so the service counts it when the client did. A
+// request that queued for a slot while another's 429 set a fence waits
+// for the fence again: the slot may have been freed by that 429, or by a
+// request it cut short that the service still counts.
+func (m *mailboxLimiter) acquire(ctx context.Context, st *mailboxState) error {
+	for {
+		if err := m.waitFence(ctx, st); err != nil {
+			return err
+		}
+		select {
+		case st.slots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		m.mu.Lock()
+		fenced := st.fence.After(m.clk.Now())
+		m.mu.Unlock()
+		if !fenced {
+			return nil
+		}
+		<-st.slots
+	}
+}
+
+// releaseLate gives back the slot of a request cut short only after
+// mailboxAbortGrace: a client cannot know when the service stops counting
+// a request it abandoned.
+func (m *mailboxLimiter) releaseLate(release func()) {
+	go func() {
+		_ = m.clk.Sleep(context.Background(), m.abortGrace)
+		release()
+	}()
 }
 
 // pace waits for the request and upload budgets.
@@ -257,11 +289,13 @@ func uploadBytes(req *http.Request) int64 {
 }
 
 // releaseBody gives the mailbox slot back when the body ends (EOF or an
-// error) or is closed, whichever comes first.
+// error) or, late (releaseLate), when it is closed before its end: the
+// service is still sending it.
 type releaseBody struct {
 	io.ReadCloser
-	once    sync.Once
-	release func()
+	once        sync.Once
+	release     func()
+	releaseLate func()
 }
 
 func (b *releaseBody) Read(p []byte) (int, error) {
@@ -274,7 +308,7 @@ func (b *releaseBody) Read(p []byte) (int, error) {
 
 func (b *releaseBody) Close() error {
 	err := b.ReadCloser.Close()
-	b.once.Do(b.release)
+	b.once.Do(b.releaseLate)
 	return err
 }
 

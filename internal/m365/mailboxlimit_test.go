@@ -67,6 +67,7 @@ func TestMailboxSlotHeldUntilBodyEnds(t *testing.T) {
 	}))
 	defer srv.Close()
 	m := newMailboxLimiter(-1, -1, realClock{})
+	m.abortGrace = 100 * time.Millisecond
 	_, rt := mailboxTransport(m, nil)
 	hc := &http.Client{Transport: rt}
 	get := func(user string) *http.Response {
@@ -94,11 +95,15 @@ func TestMailboxSlotHeldUntilBodyEnds(t *testing.T) {
 	}
 	io.ReadAll(open[0].Body) // to EOF, not yet closed: the slot is free
 	resp := <-fifth
+	io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, r := range open {
 		r.Body.Close()
 	}
-	assert.Zero(t, held(m, "a"))
+	// Bodies closed before their end keep their slots a while: the
+	// service is still sending them.
+	assert.Equal(t, mailboxConcurrency-1, held(m, "a"))
+	assert.Eventually(t, func() bool { return held(m, "a") == 0 }, time.Second, 10*time.Millisecond)
 
 	// The wait for a slot ends with the context.
 	for i := range open {
@@ -110,9 +115,68 @@ func TestMailboxSlotHeldUntilBodyEnds(t *testing.T) {
 	_, err := hc.Do(req)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	for _, r := range open {
+		io.ReadAll(r.Body)
 		r.Body.Close()
 	}
 	assert.Zero(t, held(m, "a"))
+}
+
+// A request that waited for a slot while a 429 fenced the mailbox waits
+// for the fence too, even though it got the slot.
+func TestMailboxSlotWaiterHonoursANewFence(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+	defer srv.Close()
+	m := newMailboxLimiter(-1, -1, realClock{})
+	th, _ := mailboxTransport(m, nil)
+	hc := &http.Client{Transport: th}
+	var open []*http.Response
+	for range mailboxConcurrency {
+		resp, err := hc.Get(srv.URL + "/v1.0/users/a/messages")
+		require.NoError(t, err)
+		open = append(open, resp)
+	}
+	sent := make(chan time.Time)
+	go func() {
+		resp, err := hc.Get(srv.URL + "/v1.0/users/a/mailFolders")
+		if assert.NoError(t, err) {
+			io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		sent <- time.Now()
+	}()
+	time.Sleep(50 * time.Millisecond) // the fifth queues for a slot
+	fence := time.Now().Add(400 * time.Millisecond)
+	m.mu.Lock()
+	m.boxes["a"].fence = fence
+	m.mu.Unlock()
+	for _, r := range open {
+		io.ReadAll(r.Body)
+		r.Body.Close()
+	}
+	assert.False(t, (<-sent).Before(fence), "the queued request went out inside the fence")
+}
+
+// A request cut short keeps its slot for the grace period: the service may
+// still count it.
+func TestMailboxAbortedRequestKeepsItsSlot(t *testing.T) {
+	started := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	m := newMailboxLimiter(-1, -1, realClock{})
+	m.abortGrace = 200 * time.Millisecond
+	th, _ := mailboxTransport(m, nil)
+	hc := &http.Client{Transport: th}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-started; cancel() }()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/v1.0/users/a/messages", nil)
+	_, err := hc.Do(req)
+	require.ErrorIs(t, err, context.Canceled)
+	time.Sleep(50 * time.Millisecond)
+	assert.Equal(t, 1, held(m, "a"), "within the grace period")
+	assert.Eventually(t, func() bool { return held(m, "a") == 0 }, time.Second, 10*time.Millisecond)
 }
 
 // held is the number of a mailbox's slots in use.
