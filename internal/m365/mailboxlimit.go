@@ -288,9 +288,9 @@ func uploadBytes(req *http.Request) int64 {
 	return 0
 }
 
-// releaseBody gives the mailbox slot back when the body ends (EOF or an
-// error) or, late (releaseLate), when it is closed before its end: the
-// service is still sending it.
+// releaseBody gives the mailbox slot back when the body ends or, late
+// (releaseLate), when it is cut off or closed before its end: the service
+// may still be sending it.
 type releaseBody struct {
 	io.ReadCloser
 	once        sync.Once
@@ -300,8 +300,11 @@ type releaseBody struct {
 
 func (b *releaseBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if err != nil {
+	switch {
+	case err == io.EOF:
 		b.once.Do(b.release)
+	case err != nil: // cut off mid-body
+		b.once.Do(b.releaseLate)
 	}
 	return n, err
 }

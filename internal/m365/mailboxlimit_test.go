@@ -177,6 +177,22 @@ func TestMailboxAbortedRequestKeepsItsSlot(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	assert.Equal(t, 1, held(m, "a"), "within the grace period")
 	assert.Eventually(t, func() bool { return held(m, "a") == 0 }, time.Second, 10*time.Millisecond)
+
+	// A body cut off midway is abandoned too.
+	cut := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000")
+		w.Write([]byte("part"))
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler)
+	}))
+	defer cut.Close()
+	resp, err := hc.Get(cut.URL + "/v1.0/users/b/messages/m1/$value")
+	require.NoError(t, err)
+	_, err = io.ReadAll(resp.Body)
+	require.Error(t, err)
+	time.Sleep(50 * time.Millisecond)
+	assert.Equal(t, 1, held(m, "b"), "within the grace period")
+	assert.Eventually(t, func() bool { return held(m, "b") == 0 }, time.Second, 10*time.Millisecond)
 }
 
 // held is the number of a mailbox's slots in use.
