@@ -38,10 +38,7 @@ func (a *app) backupNowCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if err := a.authorize(ctx, policy.RunBackups); err != nil {
-				return err
-			}
-			t, err := a.tenant(ctx)
+			t, err := a.authorizedTenant(ctx, policy.RunBackups)
 			if err != nil {
 				return err
 			}
@@ -170,10 +167,7 @@ func (a *app) backupListCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if err := a.authorize(ctx, policy.Read); err != nil {
-				return err
-			}
-			t, err := a.tenant(ctx)
+			t, err := a.authorizedTenant(ctx, policy.Read)
 			if err != nil {
 				return err
 			}

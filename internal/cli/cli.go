@@ -21,6 +21,7 @@ import (
 	"github.com/holdfast/holdfast/internal/catalog"
 	"github.com/holdfast/holdfast/internal/config"
 	"github.com/holdfast/holdfast/internal/keys"
+	"github.com/holdfast/holdfast/internal/policy"
 )
 
 // Main runs the CLI and returns the process exit code.
@@ -179,6 +180,25 @@ func (a *app) user(ctx context.Context, t catalog.Tenant, ref string) (catalog.U
 		return u, fmt.Errorf("unknown user %q in tenant %s (add it with `holdfast user add`)", ref, t.Name)
 	}
 	return u, err
+}
+
+// authorizedTenant checks the actor may take action, then resolves the
+// tenant: what every command about a tenant does first.
+func (a *app) authorizedTenant(ctx context.Context, action policy.Action) (catalog.Tenant, error) {
+	if err := a.authorize(ctx, action); err != nil {
+		return catalog.Tenant{}, err
+	}
+	return a.tenant(ctx)
+}
+
+// tenantUser is authorizedTenant, then one of the tenant's users.
+func (a *app) tenantUser(ctx context.Context, action policy.Action, ref string) (catalog.Tenant, catalog.User, error) {
+	t, err := a.authorizedTenant(ctx, action)
+	if err != nil {
+		return t, catalog.User{}, err
+	}
+	u, err := a.user(ctx, t, ref)
+	return t, u, err
 }
 
 // oneLine makes an error one clear line: the message of an application

@@ -27,14 +27,7 @@ func (a *app) holdAddCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if err := a.authorize(ctx, policy.ManagePolicy); err != nil {
-				return err
-			}
-			t, err := a.tenant(ctx)
-			if err != nil {
-				return err
-			}
-			u, err := a.user(ctx, t, args[0])
+			t, u, err := a.tenantUser(ctx, policy.ManagePolicy, args[0])
 			if err != nil {
 				return err
 			}
@@ -67,14 +60,7 @@ func (a *app) holdRemoveCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if err := a.authorize(ctx, policy.ManagePolicy); err != nil {
-				return err
-			}
-			t, err := a.tenant(ctx)
-			if err != nil {
-				return err
-			}
-			u, err := a.user(ctx, t, args[0])
+			t, u, err := a.tenantUser(ctx, policy.ManagePolicy, args[0])
 			if err != nil {
 				return err
 			}
@@ -101,10 +87,7 @@ func (a *app) holdListCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if err := a.authorize(ctx, policy.Read); err != nil {
-				return err
-			}
-			t, err := a.tenant(ctx)
+			t, err := a.authorizedTenant(ctx, policy.Read)
 			if err != nil {
 				return err
 			}

@@ -295,10 +295,7 @@ func (a *app) profileCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if err := a.authorize(ctx, policy.Read); err != nil {
-				return err
-			}
-			t, err := a.tenant(ctx)
+			t, err := a.authorizedTenant(ctx, policy.Read)
 			if err != nil {
 				return err
 			}
@@ -335,10 +332,7 @@ func (a *app) profileCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if err := a.authorize(ctx, policy.Read); err != nil {
-				return err
-			}
-			t, err := a.tenant(ctx)
+			t, err := a.authorizedTenant(ctx, policy.Read)
 			if err != nil {
 				return err
 			}
@@ -392,10 +386,7 @@ func (a *app) profileCmd() *cobra.Command {
 // policyContext authorizes a policy change and returns the tenant and a
 // Temporal client.
 func (a *app) policyContext(ctx context.Context) (catalog.Tenant, client.Client, error) {
-	if err := a.authorize(ctx, policy.ManagePolicy); err != nil {
-		return catalog.Tenant{}, nil, err
-	}
-	t, err := a.tenant(ctx)
+	t, err := a.authorizedTenant(ctx, policy.ManagePolicy)
 	if err != nil {
 		return t, nil, err
 	}

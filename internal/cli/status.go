@@ -43,10 +43,7 @@ func (a *app) statusCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if err := a.authorize(ctx, policy.Read); err != nil {
-				return err
-			}
-			t, err := a.tenant(ctx)
+			t, err := a.authorizedTenant(ctx, policy.Read)
 			if err != nil {
 				return err
 			}

@@ -172,10 +172,7 @@ func (a *app) printRowErrors(bad []activities.RowError) {
 
 // addUsers runs AddUsersWorkflow and prints what it did.
 func (a *app) addUsers(ctx context.Context, rows []activities.UserRow, skipInvalid, firstBackup bool) error {
-	if err := a.authorize(ctx, policy.ManagePolicy); err != nil {
-		return err
-	}
-	t, err := a.tenant(ctx)
+	t, err := a.authorizedTenant(ctx, policy.ManagePolicy)
 	if err != nil {
 		return err
 	}
@@ -229,14 +226,7 @@ func (a *app) userStateCmd(verb, short string, enable bool) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if err := a.authorize(ctx, policy.ManagePolicy); err != nil {
-				return err
-			}
-			t, err := a.tenant(ctx)
-			if err != nil {
-				return err
-			}
-			u, err := a.user(ctx, t, args[0])
+			t, u, err := a.tenantUser(ctx, policy.ManagePolicy, args[0])
 			if err != nil {
 				return err
 			}
@@ -280,14 +270,7 @@ func (a *app) userDeleteCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if err := a.authorize(ctx, policy.ManagePolicy); err != nil {
-				return err
-			}
-			t, err := a.tenant(ctx)
-			if err != nil {
-				return err
-			}
-			u, err := a.user(ctx, t, args[0])
+			t, u, err := a.tenantUser(ctx, policy.ManagePolicy, args[0])
 			if err != nil {
 				return err
 			}
@@ -310,14 +293,7 @@ func (a *app) userProfileCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			if err := a.authorize(ctx, policy.ManagePolicy); err != nil {
-				return err
-			}
-			t, err := a.tenant(ctx)
-			if err != nil {
-				return err
-			}
-			u, err := a.user(ctx, t, args[0])
+			t, u, err := a.tenantUser(ctx, policy.ManagePolicy, args[0])
 			if err != nil {
 				return err
 			}
@@ -345,10 +321,7 @@ func (a *app) userListCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if err := a.authorize(ctx, policy.Read); err != nil {
-				return err
-			}
-			t, err := a.tenant(ctx)
+			t, err := a.authorizedTenant(ctx, policy.Read)
 			if err != nil {
 				return err
 			}
