@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -211,18 +210,10 @@ func (c *Client) nextExpected(ctx context.Context, uploadURL string) (int64, err
 	if err != nil {
 		return 0, err
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return 0, readError(resp)
 	}
-	var st struct {
-		NextExpectedRanges []string `json:"nextExpectedRanges"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || len(st.NextExpectedRanges) == 0 {
-		return 0, errors.New("upload session status has no nextExpectedRanges")
-	}
-	start, _, _ := strings.Cut(st.NextExpectedRanges[0], "-")
-	return strconv.ParseInt(start, 10, 64)
+	return nextExpectedStart(resp)
 }
 
 // send issues a raw request through the pipeline; body, if any, is

@@ -149,8 +149,9 @@ func (c *Client) UploadAttachment(ctx context.Context, userID, parent, name, con
 	return fmt.Errorf("%s: the service did not complete the attachment", what)
 }
 
-// nextExpectedStart reads an Outlook upload session's nextExpectedRanges
-// (a single "{start}", or "{start}-").
+// nextExpectedStart reads the first of an upload session's
+// nextExpectedRanges ("{start}", "{start}-" or "{start}-{end}"), for
+// Outlook's and OneDrive's sessions alike.
 func nextExpectedStart(resp *http.Response) (int64, error) {
 	defer drain(resp)
 	var st struct {
