@@ -101,24 +101,12 @@ func (s *Server) resolveIEFolder(mb *mailbox, key string) (int32, *apiError) {
 		return f, nil
 	}
 	o, ok := s.t.ids.parseIEID(key)
-	if !ok {
-		return -1, errInvalidID()
-	}
-	if o.kind != oidFolder || o.mbx != mb.no || !mb.liveFolder(int32(o.a)) {
-		return -1, errItemNotFound()
-	}
-	return int32(o.a), nil
+	return liveIndex(o, ok, mb, oidFolder, mb.liveFolder)
 }
 
 func (s *Server) resolveIEItem(mb *mailbox, key string) (int32, *apiError) {
 	o, ok := s.t.ids.parseIEID(key)
-	if !ok {
-		return -1, errInvalidID()
-	}
-	if o.kind != oidMessage || o.mbx != mb.no || !mb.liveMsg(int32(o.a)) {
-		return -1, errItemNotFound()
-	}
-	return int32(o.a), nil
+	return liveIndex(o, ok, mb, oidMessage, mb.liveMsg)
 }
 
 func (s *Server) mailboxURL(r *http.Request, mb *mailbox) string {

@@ -85,13 +85,7 @@ func (s *Server) resolveCalendar(mb *mailbox, key string) (int32, *apiError) {
 		return -1, errItemNotFound()
 	}
 	o, ok := s.t.ids.parseRestID(key)
-	if !ok {
-		return -1, errInvalidID()
-	}
-	if o.kind != oidCalendar || o.mbx != mb.no || int(o.a) >= len(mb.calendars) || mb.calendars[o.a].deleted {
-		return -1, errItemNotFound()
-	}
-	return int32(o.a), nil
+	return liveIndex(o, ok, mb, oidCalendar, mb.liveCalendar)
 }
 
 // outputTZ reads Prefer: outlook.timezone (default UTC).

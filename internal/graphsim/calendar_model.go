@@ -314,6 +314,10 @@ func (mb *mailbox) defaultCalendar() int32 {
 	return -1
 }
 
+func (mb *mailbox) liveCalendar(i int32) bool {
+	return i >= 0 && int(i) < len(mb.calendars) && !mb.calendars[i].deleted
+}
+
 func (mb *mailbox) liveEvent(i int32) bool {
 	return i >= 0 && int(i) < len(mb.events) && !mb.events[i].deleted
 }

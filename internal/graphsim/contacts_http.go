@@ -32,24 +32,12 @@ func (s *Server) resolveContactFolder(mb *mailbox, key string) (int32, *apiError
 		return 0, nil
 	}
 	o, ok := s.t.ids.parseRestID(key)
-	if !ok {
-		return -1, errInvalidID()
-	}
-	if o.kind != oidContactFolder || o.mbx != mb.no || !mb.liveContactFolder(int32(o.a)) {
-		return -1, errItemNotFound()
-	}
-	return int32(o.a), nil
+	return liveIndex(o, ok, mb, oidContactFolder, mb.liveContactFolder)
 }
 
 func (s *Server) resolveContact(mb *mailbox, key string) (int32, *apiError) {
 	o, ok := s.t.ids.parseRestID(key)
-	if !ok {
-		return -1, errInvalidID()
-	}
-	if o.kind != oidContact || o.mbx != mb.no || !mb.liveContact(int32(o.a)) {
-		return -1, errItemNotFound()
-	}
-	return int32(o.a), nil
+	return liveIndex(o, ok, mb, oidContact, mb.liveContact)
 }
 
 func (s *Server) contactFolderJSON(mb *mailbox, f int32) map[string]any {

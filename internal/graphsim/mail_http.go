@@ -28,24 +28,12 @@ func (s *Server) resolveFolder(mb *mailbox, key string) (int32, *apiError) {
 		return f, nil
 	}
 	o, ok := s.t.ids.parseRestID(key)
-	if !ok {
-		return -1, errInvalidID()
-	}
-	if o.kind != oidFolder || o.mbx != mb.no || !mb.liveFolder(int32(o.a)) || o.a == uint32(fRoot) {
-		return -1, errItemNotFound()
-	}
-	return int32(o.a), nil
+	return liveIndex(o, ok, mb, oidFolder, func(f int32) bool { return f != fRoot && mb.liveFolder(f) })
 }
 
 func (s *Server) resolveMsg(mb *mailbox, key string) (int32, *apiError) {
 	o, ok := s.t.ids.parseRestID(key)
-	if !ok {
-		return -1, errInvalidID()
-	}
-	if o.kind != oidMessage || o.mbx != mb.no || !mb.liveMsg(int32(o.a)) {
-		return -1, errItemNotFound()
-	}
-	return int32(o.a), nil
+	return liveIndex(o, ok, mb, oidMessage, mb.liveMsg)
 }
 
 // pageParams reads $top (default def, at most max) and $skip.

@@ -133,6 +133,18 @@ func (m *idMaker) parseIEID(id string) (oid, bool) {
 	return m.oidUnpack(raw[4:])
 }
 
+// liveIndex is the index of the object a parsed ID names: 400 if it did not
+// parse, 404 unless it names a live object of kind in mb.
+func liveIndex(o oid, parsed bool, mb *mailbox, kind oidKind, live func(int32) bool) (int32, *apiError) {
+	if !parsed {
+		return -1, errInvalidID()
+	}
+	if o.kind != kind || o.mbx != mb.no || !live(int32(o.a)) {
+		return -1, errItemNotFound()
+	}
+	return int32(o.a), nil
+}
+
 func decodeB64Any(s string) ([]byte, bool) {
 	s = strings.TrimRight(s, "=")
 	if strings.ContainsAny(s, "+/") {
