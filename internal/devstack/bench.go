@@ -213,11 +213,10 @@ func benchOneDrive(ctx context.Context, s *Stack, users []graphsim.UserInfo, r *
 	if err := rawRun(); err != nil {
 		return err
 	}
-	raw := time.Duration((r.RawRuns[0] + r.RawRuns[1]) / 2 * float64(time.Second))
-	r.HoldfastSeconds, r.RawSeconds = hf.Seconds(), raw.Seconds()
+	r.HoldfastSeconds, r.RawSeconds = hf.Seconds(), (r.RawRuns[0]+r.RawRuns[1])/2
 	r.HoldfastFilesPerS, r.HoldfastMiBPerS = float64(r.Files)/hf.Seconds(), r.MiB/hf.Seconds()
-	r.RawFilesPerS, r.RawMiBPerS = float64(r.Files)/raw.Seconds(), r.MiB/raw.Seconds()
-	r.Ratio = hf.Seconds() / raw.Seconds()
+	r.RawFilesPerS, r.RawMiBPerS = float64(r.Files)/r.RawSeconds, r.MiB/r.RawSeconds
+	r.Ratio = r.HoldfastSeconds / r.RawSeconds
 	r.VaultMiB = float64(dirSize(filepath.Join(s.Dir, "holdfast", "vault"))) / (1 << 20)
 
 	say("incremental backup after a 1%% change")

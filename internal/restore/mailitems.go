@@ -75,10 +75,8 @@ func (r *mailRestorer) message(ctx context.Context, n *tree.Node, folder string)
 	if err != nil {
 		return write, err
 	}
-	for _, id := range replace {
-		if err := r.Graph.DeleteMessage(ctx, r.UserID, id); err != nil && !isNotFound(err) {
-			return write, fmt.Errorf("replacing the existing message: %w", err)
-		}
+	if err := r.removeReplaced(ctx, replace, r.Graph.DeleteMessage, "message"); err != nil {
+		return write, err
 	}
 	created, err := r.Graph.CreateMessage(ctx, r.UserID, folder, body)
 	if err != nil {
@@ -242,10 +240,8 @@ func (r *mailRestorer) event(ctx context.Context, n *tree.Node, calendar string)
 	if err != nil || out != write {
 		return out, err
 	}
-	for _, id := range replace {
-		if err := r.Graph.DeleteEvent(ctx, r.UserID, id); err != nil && !isNotFound(err) {
-			return write, fmt.Errorf("replacing the existing event: %w", err)
-		}
+	if err := r.removeReplaced(ctx, replace, r.Graph.DeleteEvent, "event"); err != nil {
+		return write, err
 	}
 	jb, _ := json.Marshal(body)
 	created, err := r.Graph.CreateEvent(ctx, r.UserID, calendar, jb)
@@ -409,10 +405,8 @@ func (r *mailRestorer) contact(ctx context.Context, n *tree.Node, folder string)
 	if err != nil || out != write {
 		return out, err
 	}
-	for _, id := range replace {
-		if err := r.Graph.DeleteContact(ctx, r.UserID, id); err != nil && !isNotFound(err) {
-			return write, fmt.Errorf("replacing the existing contact: %w", err)
-		}
+	if err := r.removeReplaced(ctx, replace, r.Graph.DeleteContact, "contact"); err != nil {
+		return write, err
 	}
 	jb, _ := json.Marshal(body)
 	created, err := r.Graph.CreateContact(ctx, r.UserID, folder, jb)
@@ -445,4 +439,15 @@ func contactKey(raw json.RawMessage) string {
 		k += "\x00" + strings.ToLower(p.EmailAddresses[0].Address)
 	}
 	return k
+}
+
+// removeReplaced deletes the items a replace found in the way (one already
+// gone is fine).
+func (r *mailRestorer) removeReplaced(ctx context.Context, ids []string, del func(context.Context, string, string) error, what string) error {
+	for _, id := range ids {
+		if err := del(ctx, r.UserID, id); err != nil && !isNotFound(err) {
+			return fmt.Errorf("replacing the existing %s: %w", what, err)
+		}
+	}
+	return nil
 }
